@@ -1,0 +1,107 @@
+package io.pagestream.vfs;
+
+import io.pagestream.schemas.JournalRecord;
+import io.pagestream.schemas.PagestreamConfigException;
+import io.pagestream.vfs.internals.TopicVerifier;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Publishes journal records with an idempotent, acks=all producer: Kafka keeps each database's records
+ * in commit order (one key, one partition) without duplicates from retries.
+ */
+public final class KafkaJournalSink implements JournalSink {
+    private final Producer<byte[], byte[]> producer;
+    private final String topic;
+    private final int maxRecordBytes;
+
+    public KafkaJournalSink(PagestreamConfig config) {
+        List<String> servers = config.getList(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG);
+        if (servers.isEmpty()) {
+            throw new PagestreamConfigException("bootstrap.servers is required to publish to Kafka");
+        }
+        this.topic = config.topic();
+        this.maxRecordBytes = config.recordMaxBytes();
+        Map<String, Object> settings = producerSettings(config, servers);
+        long timeoutMs = config.getLong(PagestreamConfig.STARTUP_TIMEOUT_MS_CONFIG);
+        Map<String, Object> adminSettings = new HashMap<>();
+        for (Map.Entry<String, Object> setting : settings.entrySet()) {
+            if (AdminClientConfig.configNames().contains(setting.getKey())) {
+                adminSettings.put(setting.getKey(), setting.getValue());
+            }
+        }
+        adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, timeoutMs));
+        try (Admin admin = Admin.create(adminSettings)) {
+            TopicVerifier.ensure(admin, topic, config.getInt(PagestreamConfig.JOURNAL_TOPIC_PARTITIONS_CONFIG),
+                    config.getShort(PagestreamConfig.JOURNAL_TOPIC_REPLICATION_FACTOR_CONFIG),
+                    config.getBoolean(PagestreamConfig.JOURNAL_TOPIC_CREATE_CONFIG), maxRecordBytes, timeoutMs);
+        }
+        this.producer = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    static Map<String, Object> producerSettings(PagestreamConfig config, List<String> servers) {
+        Map<String, Object> settings = new HashMap<>(config.producerOverrides());
+        settings.putIfAbsent(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", servers));
+        settings.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "pagestream-writer");
+        requireOrSet(settings, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        requireOrSet(settings, ProducerConfig.ACKS_CONFIG, "all");
+        Object requestSize = settings.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        long maxRequest = requestSize == null ? 1048576 : Long.parseLong(requestSize.toString());
+        if (maxRequest < (long) config.recordMaxBytes() + TopicVerifier.RECORD_OVERHEAD) {
+            throw new PagestreamConfigException("producer.max.request.size=" + maxRequest + " is below record.max.bytes "
+                    + config.recordMaxBytes() + " + " + TopicVerifier.RECORD_OVERHEAD + " bytes of framing");
+        }
+        return settings;
+    }
+
+    private static void requireOrSet(Map<String, Object> settings, String name, String required) {
+        Object value = settings.putIfAbsent(name, required);
+        if (value != null && !value.toString().equalsIgnoreCase(required)) {
+            throw new PagestreamConfigException("producer." + name + "=" + value + " would break exactly-once, in-order"
+                    + " publishing; Pagestream requires " + required);
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> send(List<JournalRecord> records) {
+        List<CompletableFuture<Void>> acks = new ArrayList<>(records.size());
+        for (JournalRecord record : records) {
+            ProducerRecord<byte[], byte[]> producerRecord = new ProducerRecord<>(topic, record.keyBytes(), record.value());
+            for (JournalRecord.Header header : record.headers()) {
+                producerRecord.headers().add(new RecordHeader(header.name(), header.value()));
+            }
+            CompletableFuture<Void> ack = new CompletableFuture<>();
+            producer.send(producerRecord, (metadata, error) -> {
+                if (error != null) {
+                    ack.completeExceptionally(error);
+                } else {
+                    ack.complete(null);
+                }
+            });
+            acks.add(ack);
+        }
+        return acks.size() == 1 ? acks.getFirst() : CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new));
+    }
+
+    @Override
+    public int maxRecordBytes() {
+        return maxRecordBytes;
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(30));
+    }
+}

@@ -1,0 +1,95 @@
+package io.pagestream.vfs;
+
+import io.pagestream.schemas.JournalContract;
+import io.pagestream.schemas.PagestreamConfigException;
+import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+
+/** Writer configuration. Kafka producer settings pass through under the {@code producer.} prefix. */
+public final class PagestreamConfig extends AbstractConfig {
+    public static final String BOOTSTRAP_SERVERS_CONFIG = "bootstrap.servers";
+    public static final String BOOTSTRAP_SERVERS_DOC = "Kafka brokers to publish the journal to (host:port,...).";
+
+    public static final String JOURNAL_TOPIC_CONFIG = "journal.topic";
+    public static final String JOURNAL_TOPIC_DOC = "Topic holding every database's journal; record key = db id.";
+
+    public static final String JOURNAL_TOPIC_PARTITIONS_CONFIG = "journal.topic.partitions";
+    public static final String JOURNAL_TOPIC_PARTITIONS_DOC = "Partitions when the journal topic is created.";
+
+    public static final String JOURNAL_TOPIC_REPLICATION_FACTOR_CONFIG = "journal.topic.replication.factor";
+    public static final String JOURNAL_TOPIC_REPLICATION_FACTOR_DOC =
+            "Replication factor when the journal topic is created; -1 takes the broker default.";
+
+    public static final String JOURNAL_TOPIC_CREATE_CONFIG = "journal.topic.create";
+    public static final String JOURNAL_TOPIC_CREATE_DOC = "Create the journal topic at start-up when it is missing.";
+
+    public static final String VFS_NAME_CONFIG = "vfs.name";
+    public static final String VFS_NAME_DOC = "Name the VFS registers under: jdbc:sqlite:file:app.db?vfs=NAME.";
+
+    public static final String RECORD_MAX_BYTES_CONFIG = "record.max.bytes";
+    public static final String RECORD_MAX_BYTES_DOC = "Largest record value published; larger entries are split into"
+            + " fragments. Must fit the topic's max.message.bytes and the producer's max.request.size.";
+
+    public static final String STARTUP_TIMEOUT_MS_CONFIG = "startup.timeout.ms";
+    public static final String STARTUP_TIMEOUT_MS_DOC = "How long installation waits for the broker to check the journal topic.";
+
+    public static final String PRODUCER_PREFIX = "producer.";
+
+    /** sqlite3 URI parameter setting a database's id; the file name otherwise. */
+    public static final String DB_ID_URI_PARAMETER = "pagestream_db_id";
+
+    private static final ConfigDef CONFIG = new ConfigDef()
+            .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, "", Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
+            .define(JOURNAL_TOPIC_CONFIG, Type.STRING, JournalContract.DEFAULT_TOPIC, new ConfigDef.NonEmptyString(),
+                    Importance.HIGH, JOURNAL_TOPIC_DOC)
+            .define(JOURNAL_TOPIC_PARTITIONS_CONFIG, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
+                    JOURNAL_TOPIC_PARTITIONS_DOC)
+            .define(JOURNAL_TOPIC_REPLICATION_FACTOR_CONFIG, Type.SHORT, (short) -1, Importance.MEDIUM,
+                    JOURNAL_TOPIC_REPLICATION_FACTOR_DOC)
+            .define(JOURNAL_TOPIC_CREATE_CONFIG, Type.BOOLEAN, true, Importance.LOW, JOURNAL_TOPIC_CREATE_DOC)
+            .define(VFS_NAME_CONFIG, Type.STRING, "pagestream", new ConfigDef.NonEmptyStringWithoutControlChars(),
+                    Importance.MEDIUM, VFS_NAME_DOC)
+            .define(RECORD_MAX_BYTES_CONFIG, Type.INT, 1_000_000, Range.between(16 * 1024, 64 * 1024 * 1024),
+                    Importance.LOW, RECORD_MAX_BYTES_DOC)
+            .define(STARTUP_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
+                    STARTUP_TIMEOUT_MS_DOC);
+
+    public PagestreamConfig(Map<?, ?> originals) {
+        super(CONFIG, originals, false);
+    }
+
+    /** Parses settings, turning Kafka's ConfigException into Pagestream's config error. */
+    public static PagestreamConfig of(Map<?, ?> originals) {
+        try {
+            return new PagestreamConfig(originals);
+        } catch (ConfigException e) {
+            throw new PagestreamConfigException("invalid Pagestream configuration: " + e.getMessage());
+        }
+    }
+
+    public static ConfigDef configDef() {
+        return new ConfigDef(CONFIG);
+    }
+
+    public String vfsName() {
+        return getString(VFS_NAME_CONFIG);
+    }
+
+    public String topic() {
+        return getString(JOURNAL_TOPIC_CONFIG);
+    }
+
+    public int recordMaxBytes() {
+        return getInt(RECORD_MAX_BYTES_CONFIG);
+    }
+
+    /** The settings under {@code producer.}, prefix removed. */
+    public Map<String, Object> producerOverrides() {
+        return originalsWithPrefix(PRODUCER_PREFIX);
+    }
+}

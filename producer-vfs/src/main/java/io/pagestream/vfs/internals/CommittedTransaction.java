@@ -1,0 +1,30 @@
+package io.pagestream.vfs.internals;
+
+import java.util.Map;
+import java.util.SortedMap;
+
+/**
+ * A committed transaction handed from the committing thread to the publisher: raw page images only,
+ * so the commit path does no hashing, diffing or encoding.
+ *
+ * @param kind DIFF: {@code postImages} are the written pages and {@code preImages} their images at
+ *     transaction start (null value: the page did not exist), including truncated pages; BASE and
+ *     REWRITE: {@code postImages} is every page and {@code preImages} is empty
+ */
+record CommittedTransaction(
+        TrackedDatabase db,
+        long lsn,
+        Kind kind,
+        int pageSize,
+        int pageCount,
+        long commitTimeMillis,
+        Map<Integer, byte[]> preImages,
+        SortedMap<Integer, byte[]> postImages) {
+
+    enum Kind {
+        DIFF,
+        BASE,
+        /** Every page, because the page size changed: verified against the previous checksum. */
+        REWRITE
+    }
+}

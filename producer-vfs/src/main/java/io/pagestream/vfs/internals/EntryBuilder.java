@@ -1,0 +1,64 @@
+package io.pagestream.vfs.internals;
+
+import io.pagestream.schemas.JournalContract;
+import io.pagestream.schemas.PageChecksum;
+import io.pagestream.schemas.PageDiff;
+import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.schemas.avro.PageDelta;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/** Turns a committed transaction's page images into a journal entry, advancing the chain checksum. */
+final class EntryBuilder {
+    private EntryBuilder() {}
+
+    /**
+     * @param preChecksum the checksum after the previous entry of this database
+     * @return the entry; its post-checksum is the chain's new checksum
+     */
+    static JournalEntry build(CommittedTransaction tx, String dbId, long preChecksum) {
+        List<PageDelta> deltas = new ArrayList<>(tx.postImages().size());
+        long checksum;
+        if (tx.kind() == CommittedTransaction.Kind.DIFF) {
+            checksum = preChecksum;
+            for (Map.Entry<Integer, byte[]> page : tx.postImages().entrySet()) {
+                int pgno = page.getKey();
+                byte[] post = page.getValue();
+                byte[] pre = tx.preImages().get(pgno);
+                if (pgno > tx.pageCount() || Arrays.equals(pre, post)) {
+                    continue;
+                }
+                if (pre != null) {
+                    checksum ^= PageChecksum.of(pgno, pre);
+                }
+                checksum ^= PageChecksum.of(pgno, post);
+                deltas.add(PageDiff.encode(pgno, pre, post));
+            }
+            for (Map.Entry<Integer, byte[]> page : tx.preImages().entrySet()) {
+                if (page.getKey() > tx.pageCount() && page.getValue() != null) {
+                    checksum ^= PageChecksum.of(page.getKey(), page.getValue());
+                }
+            }
+        } else {
+            checksum = JournalContract.EMPTY_CHECKSUM;
+            for (Map.Entry<Integer, byte[]> page : tx.postImages().entrySet()) {
+                checksum ^= PageChecksum.of(page.getKey(), page.getValue());
+                deltas.add(PageDiff.fullPage(page.getKey(), page.getValue()));
+            }
+        }
+        boolean base = tx.kind() == CommittedTransaction.Kind.BASE;
+        return JournalEntry.newBuilder()
+                .setDbId(dbId)
+                .setLsn(tx.lsn())
+                .setBase(base)
+                .setPreChecksum(base ? JournalContract.EMPTY_CHECKSUM : preChecksum)
+                .setPostChecksum(checksum)
+                .setPageSize(tx.pageSize())
+                .setPageCount(tx.pageCount())
+                .setCommitTimeMillis(tx.commitTimeMillis())
+                .setDeltas(deltas)
+                .build();
+    }
+}

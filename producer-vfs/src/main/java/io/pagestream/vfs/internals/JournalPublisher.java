@@ -1,0 +1,148 @@
+package io.pagestream.vfs.internals;
+
+import io.pagestream.schemas.JournalCodec;
+import io.pagestream.schemas.JournalRecord;
+import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.vfs.JournalSink;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes committed transactions off the commit path: one thread, in commit order, computes checksums and
+ * deltas, encodes entries and sends them to the sink; acknowledged positions go to each database's
+ * state file on another thread.
+ */
+public final class JournalPublisher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
+    private static final CommittedTransaction STOP = new CommittedTransaction(null, 0, null, 0, 0, 0, null, null);
+
+    private final JournalSink sink;
+    private final LinkedBlockingQueue<CommittedTransaction> queue = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private final ExecutorService stateWriter;
+    private final Object progress = new Object();
+    private long enqueued;
+    private long completed;
+    private long failed;
+
+    public JournalPublisher(JournalSink sink, String name) {
+        this.sink = sink;
+        this.stateWriter = Executors.newSingleThreadExecutor(runnable -> {
+            Thread t = new Thread(runnable, name + "-state");
+            t.setDaemon(true);
+            return t;
+        });
+        this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
+    }
+
+    void enqueue(CommittedTransaction tx) {
+        synchronized (progress) {
+            enqueued++;
+        }
+        queue.add(tx);
+    }
+
+    /**
+     * Waits until every transaction committed so far is acknowledged (or failed) and its position written.
+     *
+     * @return false on timeout
+     */
+    public boolean flush(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (progress) {
+            long target = enqueued;
+            while (completed < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(progress, left);
+            }
+        }
+        try {
+            stateWriter.submit(() -> {}).get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
+        }
+    }
+
+    /** Entries that could not be published since start. */
+    public long failedCount() {
+        synchronized (progress) {
+            return failed;
+        }
+    }
+
+    private void run() {
+        while (true) {
+            CommittedTransaction tx;
+            try {
+                tx = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (tx == STOP) {
+                return;
+            }
+            try {
+                publish(tx);
+            } catch (Throwable e) {
+                fail(tx, e);
+            }
+        }
+    }
+
+    private void publish(CommittedTransaction tx) {
+        TrackedDatabase db = tx.db();
+        JournalEntry entry = EntryBuilder.build(tx, db.dbId, db.chainChecksum);
+        db.chainChecksum = entry.getPostChecksum();
+        List<JournalRecord> records = JournalCodec.toRecords(entry, sink.maxRecordBytes());
+        WriterStateFile.State position = new WriterStateFile.State(db.dbId, entry.getLsn(), entry.getPostChecksum(),
+                entry.getPageSize(), entry.getPageCount());
+        sink.send(records).whenComplete((ignored, error) -> {
+            if (error != null) {
+                fail(tx, error);
+            } else {
+                db.acknowledged(position, stateWriter);
+                done(false);
+            }
+        });
+    }
+
+    private void fail(CommittedTransaction tx, Throwable error) {
+        log.error("pagestream: publishing db {} LSN {} failed; the next commit of this db publishes a base entry so"
+                + " replicas can resume after the gap", tx.db().dbId, tx.lsn(), error);
+        tx.db().requireBase();
+        done(true);
+    }
+
+    private void done(boolean failure) {
+        synchronized (progress) {
+            completed++;
+            if (failure) {
+                failed++;
+            }
+            progress.notifyAll();
+        }
+    }
+
+    /** Publishes what is queued, then stops. */
+    @Override
+    public void close() {
+        queue.add(STOP);
+        try {
+            thread.join();
+            flush(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        stateWriter.shutdown();
+    }
+}

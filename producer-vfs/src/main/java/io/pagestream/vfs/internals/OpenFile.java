@@ -1,0 +1,30 @@
+package io.pagestream.vfs.internals;
+
+import java.lang.foreign.MemorySegment;
+
+/** A main-database sqlite3_file opened through the Pagestream VFS. */
+final class OpenFile {
+    final MemorySegment file;
+    final RealMethods real;
+    final TrackedDatabase db;
+    /** Lock level SQLite holds through this file (NONE 0 … EXCLUSIVE 4). */
+    int lockLevel;
+
+    OpenFile(MemorySegment file, RealMethods real, TrackedDatabase db) {
+        this.file = file;
+        this.real = real;
+        this.db = db;
+    }
+
+    long address() {
+        return file.address();
+    }
+
+    byte[] read(long offset, int length) throws Throwable {
+        return real.readBytes(file, offset, length);
+    }
+
+    long size() throws Throwable {
+        return real.fileSize(file);
+    }
+}

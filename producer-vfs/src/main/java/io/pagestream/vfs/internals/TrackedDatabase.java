@@ -1,0 +1,280 @@
+package io.pagestream.vfs.internals;
+
+import io.pagestream.schemas.JournalContract;
+import io.pagestream.schemas.PageChecksum;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One writer database: captures each write transaction's pages as SQLite writes them and, at commit,
+ * hands them to the publisher with the next LSN. SQLite's own locks serialize writers, so the methods
+ * here run one transaction at a time; the monitor guards against readers' lock calls.
+ *
+ * <p>Pre-images come from the file itself, read just before SQLite first overwrites a page in the
+ * transaction, so capture works the same in every rollback journal mode.
+ */
+final class TrackedDatabase {
+    private static final Logger log = LoggerFactory.getLogger(TrackedDatabase.class);
+    private static final int HEADER_BYTES = 100;
+    private static final int CHANGE_COUNTER_OFFSET = 24;
+
+    final String path;
+    final String dbId;
+    final WriterStateFile stateFile;
+    private final JournalPublisher publisher;
+    private final CommitObserver observer;
+
+    private final AtomicReference<WriterStateFile.State> unwrittenState = new AtomicReference<>();
+    private volatile TransactionCapture capture;
+    private boolean verified;
+    private long lastLsn;
+    private int expectedChangeCounter;
+    private volatile boolean needsBase;
+
+    /** The chain's checksum after the last entry the publisher built; publisher thread only. */
+    long chainChecksum;
+
+    TrackedDatabase(String path, String dbId, JournalPublisher publisher, CommitObserver observer) {
+        this.path = path;
+        this.dbId = dbId;
+        this.publisher = publisher;
+        this.observer = observer;
+        this.stateFile = new WriterStateFile(java.nio.file.Path.of(path));
+    }
+
+    /** The next commit must publish a base entry (publishing failed, or the file changed outside the VFS). */
+    void requireBase() {
+        needsBase = true;
+    }
+
+    /** Kafka acknowledged an entry: record the position, coalescing writes that queue up behind each other. */
+    void acknowledged(WriterStateFile.State state, Executor stateWriter) {
+        if (unwrittenState.getAndSet(state) == null) {
+            stateWriter.execute(() -> {
+                WriterStateFile.State latest = unwrittenState.getAndSet(null);
+                if (latest != null) {
+                    stateFile.write(latest);
+                }
+            });
+        }
+    }
+
+    void afterLock(OpenFile file, int previousLevel, int level) throws Throwable {
+        if (level >= SqliteNative.SQLITE_LOCK_RESERVED && previousLevel < SqliteNative.SQLITE_LOCK_RESERVED) {
+            synchronized (this) {
+                if (capture == null) {
+                    // Straight from SHARED to EXCLUSIVE is hot-journal recovery rolling back a crashed writer.
+                    begin(file, level > SqliteNative.SQLITE_LOCK_RESERVED);
+                }
+            }
+        }
+    }
+
+    void beforeUnlock(OpenFile file, int level) {
+        TransactionCapture current = capture;
+        if (current != null && level < SqliteNative.SQLITE_LOCK_RESERVED && current.owner == file.address()) {
+            synchronized (this) {
+                if (capture == current) {
+                    capture = null; // rolled back: SQLite restored the pages before releasing the lock
+                }
+            }
+        }
+    }
+
+    synchronized void beforeWrite(OpenFile file, MemorySegment buffer, int amount, long offset) throws Throwable {
+        TransactionCapture tx = capture != null ? capture : begin(file, false);
+        if (tx.rewrite) {
+            return;
+        }
+        if (tx.pageSize == 0 && offset == 0 && JournalContract.isValidPageSize(amount)) {
+            tx.pageSize = amount;
+        }
+        int pageSize = tx.pageSize;
+        if (pageSize == 0 || amount != pageSize || offset % pageSize != 0) {
+            tx.switchToRewrite();
+            return;
+        }
+        int pgno = (int) (offset / pageSize) + 1;
+        if (!tx.preImages.containsKey(pgno)) {
+            tx.preImages.put(pgno, pgno <= tx.originalPages ? file.read(offset, pageSize) : null);
+        }
+        tx.postImages.put(pgno, buffer.reinterpret(amount).toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    synchronized void beforeTruncate(OpenFile file, long size) throws Throwable {
+        TransactionCapture tx = capture != null ? capture : begin(file, false);
+        if (tx.rewrite || tx.pageSize == 0) {
+            return;
+        }
+        int pageSize = tx.pageSize;
+        long keep = size / pageSize;
+        long current = Math.min(file.size() / pageSize, tx.originalPages);
+        for (long pgno = keep + 1; pgno <= current; pgno++) {
+            tx.preImages.computeIfAbsent((int) pgno, p -> readUnchecked(file, (p - 1L) * pageSize, pageSize));
+        }
+        tx.postImages.tailMap((int) keep, false).clear();
+    }
+
+    /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is durable locally; the lock is still held. */
+    synchronized void onCommit(OpenFile file) throws Throwable {
+        TransactionCapture tx = capture;
+        if (tx == null) {
+            return;
+        }
+        capture = null;
+        long fileSize = file.size();
+        CommittedTransaction.Kind kind = CommittedTransaction.Kind.DIFF;
+        if (needsBase || tx.recovery) {
+            kind = CommittedTransaction.Kind.BASE;
+        } else if (tx.rewrite || tx.pageSize == 0
+                || (tx.postImages.containsKey(1) && PageChecksum.headerPageSize(tx.postImages.get(1)) != tx.pageSize)) {
+            kind = CommittedTransaction.Kind.REWRITE;
+        }
+        int pageSize;
+        Map<Integer, byte[]> pre = tx.preImages;
+        TreeMap<Integer, byte[]> post;
+        if (kind == CommittedTransaction.Kind.DIFF) {
+            pageSize = tx.pageSize;
+            post = tx.postImages;
+            long pageCount = fileSize / pageSize;
+            // Pages captured as pre-images but not rewritten (truncated, then regrown) and holes past the old end.
+            for (Integer pgno : pre.keySet()) {
+                if (pgno <= pageCount && !post.containsKey(pgno)) {
+                    post.put(pgno, file.read((pgno - 1L) * pageSize, pageSize));
+                }
+            }
+            for (long pgno = tx.originalPages + 1; pgno <= pageCount; pgno++) {
+                if (!post.containsKey((int) pgno) && pgno != JournalContract.lockBytePgno(pageSize)) {
+                    post.put((int) pgno, file.read((pgno - 1) * pageSize, pageSize));
+                }
+            }
+            if (pageCount == tx.originalPages && unchanged(pre, post)) {
+                return;
+            }
+        } else {
+            byte[] header = file.read(0, HEADER_BYTES);
+            pageSize = PageChecksum.headerPageSize(header);
+            if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
+                log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published", dbId, path);
+                return;
+            }
+            post = readAllPages(file, pageSize, fileSize);
+            pre = Map.of();
+        }
+        int pageCount = pageSize == 0 ? 0 : (int) (fileSize / pageSize);
+        if (kind == CommittedTransaction.Kind.BASE) {
+            needsBase = false;
+        }
+        long lsn = ++lastLsn;
+        byte[] first = post.containsKey(1) ? post.get(1) : null;
+        if (first != null) {
+            expectedChangeCounter = ByteBuffer.wrap(first).getInt(CHANGE_COUNTER_OFFSET);
+        }
+        if (observer != null) {
+            observer.committed(dbId, lsn, () -> readUnchecked(file, 0, (int) fileSize));
+        }
+        publisher.enqueue(new CommittedTransaction(this, lsn, kind, pageSize, pageCount, System.currentTimeMillis(), pre, post));
+    }
+
+    private TransactionCapture begin(OpenFile file, boolean recovery) throws Throwable {
+        long fileSize = file.size();
+        byte[] header = fileSize >= HEADER_BYTES ? file.read(0, HEADER_BYTES) : new byte[0];
+        int pageSize = PageChecksum.headerPageSize(header);
+        if (!JournalContract.isValidPageSize(pageSize)) {
+            pageSize = 0;
+        }
+        int changeCounter = header.length > 0 ? ByteBuffer.wrap(header).getInt(CHANGE_COUNTER_OFFSET) : 0;
+        if (recovery && !verified) {
+            // The file is mid-rollback: no checksum to trust yet. Keep the LSN chain; rebase at commit.
+            WriterStateFile.State state = stateFile.read();
+            lastLsn = state != null && state.dbId().equals(dbId) ? state.lsn() : 0;
+            needsBase = true;
+            verified = true;
+        } else if (!recovery) {
+            if (!verified) {
+                verifyAgainstState(file, pageSize, fileSize);
+                verified = true;
+            } else if (changeCounter != expectedChangeCounter) {
+                log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (file change counter {} , expected {});"
+                        + " the next commit publishes a base entry", dbId, path, changeCounter, expectedChangeCounter);
+                needsBase = true;
+            }
+            expectedChangeCounter = changeCounter;
+        }
+        capture = new TransactionCapture(file.address(), pageSize, pageSize == 0 ? 0 : fileSize / pageSize, recovery);
+        return capture;
+    }
+
+    /** First transaction in this process: does the file still match the position the state file recorded? */
+    private void verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
+        WriterStateFile.State state = stateFile.read();
+        long checksum = JournalContract.EMPTY_CHECKSUM;
+        long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
+        if (pageSize != 0) {
+            for (Map.Entry<Integer, byte[]> page : readAllPages(file, pageSize, fileSize).entrySet()) {
+                checksum ^= PageChecksum.of(page.getKey(), page.getValue());
+            }
+        }
+        if (state != null && state.dbId().equals(dbId) && state.checksum() == checksum && state.pageCount() == pageCount
+                && (pageCount == 0 || state.pageSize() == pageSize)) {
+            lastLsn = state.lsn();
+            chainChecksum = checksum;
+            log.info("pagestream: db {} ({}) continues its journal after LSN {}", dbId, path, lastLsn);
+            return;
+        }
+        if (state == null || !state.dbId().equals(dbId)) {
+            lastLsn = 0;
+            log.info("pagestream: db {} ({}) has no journal position yet; its first commit publishes a base entry", dbId, path);
+        } else {
+            lastLsn = state.lsn();
+            log.warn("pagestream: db {} ({}) does not match its journal position (LSN {}, checksum {} vs file {}): changed"
+                    + " outside the Pagestream VFS; the next commit publishes a base entry", dbId, path, state.lsn(),
+                    JournalContract.hex(state.checksum()), JournalContract.hex(checksum));
+        }
+        needsBase = true;
+    }
+
+    private static TreeMap<Integer, byte[]> readAllPages(OpenFile file, int pageSize, long fileSize) throws Throwable {
+        TreeMap<Integer, byte[]> pages = new TreeMap<>();
+        long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
+        long lockPage = pageSize == 0 ? 0 : JournalContract.lockBytePgno(pageSize);
+        int pagesPerRead = Math.max(1, (1 << 20) / Math.max(pageSize, 1));
+        for (long first = 1; first <= pageCount; first += pagesPerRead) {
+            int count = (int) Math.min(pagesPerRead, pageCount - first + 1);
+            byte[] chunk = file.read((first - 1) * pageSize, count * pageSize);
+            for (int i = 0; i < count; i++) {
+                if (first + i != lockPage) {
+                    pages.put((int) (first + i), Arrays.copyOfRange(chunk, i * pageSize, (i + 1) * pageSize));
+                }
+            }
+        }
+        return pages;
+    }
+
+    private static boolean unchanged(Map<Integer, byte[]> pre, Map<Integer, byte[]> post) {
+        for (Map.Entry<Integer, byte[]> page : post.entrySet()) {
+            if (!Arrays.equals(pre.get(page.getKey()), page.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] readUnchecked(OpenFile file, long offset, int length) {
+        try {
+            return file.read(offset, length);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

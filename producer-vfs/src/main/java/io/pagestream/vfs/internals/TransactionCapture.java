@@ -1,0 +1,33 @@
+package io.pagestream.vfs.internals;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Pages a write transaction touched, captured on the committing thread. */
+final class TransactionCapture {
+    /** Address of the sqlite3_file whose lock began the transaction. */
+    final long owner;
+    /** Page size at transaction start; 0 while the database is empty. */
+    int pageSize;
+    long originalPages;
+    /** Started by hot-journal recovery: its pre-images are not the last committed state. */
+    final boolean recovery;
+    /** A write did not fit the page grid (page-size change): the commit ships every page. */
+    boolean rewrite;
+    final Map<Integer, byte[]> preImages = new HashMap<>();
+    final TreeMap<Integer, byte[]> postImages = new TreeMap<>();
+
+    TransactionCapture(long owner, int pageSize, long originalPages, boolean recovery) {
+        this.owner = owner;
+        this.pageSize = pageSize;
+        this.originalPages = originalPages;
+        this.recovery = recovery;
+    }
+
+    void switchToRewrite() {
+        rewrite = true;
+        preImages.clear();
+        postImages.clear();
+    }
+}

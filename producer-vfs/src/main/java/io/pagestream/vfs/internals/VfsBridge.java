@@ -1,0 +1,296 @@
+package io.pagestream.vfs.internals;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.pagestream.schemas.PagestreamException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Pagestream VFS as SQLite sees it: a copy of the default (unix) VFS whose xOpen hands main database
+ * files a copy of their io-methods table in which only xWrite, xTruncate, xLock, xUnlock, xFileControl
+ * and xClose call into Java. Reads, syncs and every other file (journals, temp files) never leave C.
+ * Every upcall catches everything: an exception escaping one would kill the JVM.
+ */
+public final class VfsBridge {
+    private static final Logger log = LoggerFactory.getLogger(VfsBridge.class);
+    private static final Arena ARENA = Arena.global(); // SQLite may call the stubs until the process ends
+
+    private final SqliteNative sqlite = SqliteNative.get();
+    private final String name;
+    private final String dbIdParameter;
+    private final JournalPublisher publisher;
+    private final CommitObserver observer;
+    private final MemorySegment realVfs;
+    private final MemorySegment realOpen;
+    private final MemorySegment vfs;
+    private final int fileSize;
+    private final MemorySegment dbIdParameterName;
+    private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, TrackedDatabase> databases = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, RealMethods> realTables = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, MemorySegment> ourTables = new ConcurrentHashMap<>();
+    private final MemorySegment closeStub;
+    private final MemorySegment writeStub;
+    private final MemorySegment truncateStub;
+    private final MemorySegment lockStub;
+    private final MemorySegment unlockStub;
+    private final MemorySegment fileControlStub;
+
+    public VfsBridge(String name, String dbIdParameter, JournalPublisher publisher, CommitObserver observer) {
+        this.name = name;
+        this.dbIdParameter = dbIdParameter;
+        this.publisher = publisher;
+        this.observer = observer;
+        this.realVfs = sqlite.findVfs(MemorySegment.NULL).reinterpret(SqliteNative.VFS_SIZE);
+        if (realVfs.address() == 0) {
+            throw new PagestreamException("SQLite has no default VFS");
+        }
+        if (!sqlite.findVfs(ARENA.allocateFrom(name)).equals(MemorySegment.NULL)) {
+            throw new PagestreamException("a VFS named '" + name + "' is already registered in this process");
+        }
+        this.realOpen = realVfs.get(ADDRESS, SqliteNative.VFS_OPEN);
+        this.fileSize = realVfs.get(JAVA_INT, SqliteNative.VFS_SZ_OS_FILE);
+        this.dbIdParameterName = ARENA.allocateFrom(dbIdParameter);
+        closeStub = stub("xClose", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        writeStub = stub("xWrite", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG));
+        truncateStub = stub("xTruncate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        lockStub = stub("xLock", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        unlockStub = stub("xUnlock", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        fileControlStub = stub("xFileControl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        MemorySegment openStub = stub("xOpen", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+
+        vfs = ARENA.allocate(SqliteNative.VFS_SIZE, 8);
+        vfs.copyFrom(realVfs);
+        vfs.set(ADDRESS, SqliteNative.VFS_NEXT, MemorySegment.NULL);
+        vfs.set(ADDRESS, SqliteNative.VFS_NAME, ARENA.allocateFrom(name));
+        vfs.set(ADDRESS, SqliteNative.VFS_OPEN, openStub);
+        int rc = sqlite.registerVfs(vfs);
+        if (rc != SqliteNative.SQLITE_OK) {
+            throw new PagestreamException("sqlite3_vfs_register('" + name + "') failed with code " + rc);
+        }
+    }
+
+    /** Unregisters the VFS; connections must be closed first. */
+    public void unregister() {
+        sqlite.unregisterVfs(vfs);
+        for (TrackedDatabase db : databases.values()) {
+            db.stateFile.close();
+        }
+        databases.clear();
+    }
+
+    public int sqliteVersion() {
+        return sqlite.libVersion();
+    }
+
+    private MemorySegment stub(String method, FunctionDescriptor descriptor) {
+        try {
+            MethodHandle handle = MethodHandles.lookup().findVirtual(VfsBridge.class, method, descriptor.toMethodType()).bindTo(this);
+            return SqliteNative.LINKER.upcallStub(handle, descriptor, ARENA);
+        } catch (ReflectiveOperationException e) {
+            throw new PagestreamException("cannot bind VFS upcall " + method, e);
+        }
+    }
+
+    private int xOpen(MemorySegment pVfs, MemorySegment zName, MemorySegment file, int flags, MemorySegment outFlags) {
+        MemorySegment handle = file.reinterpret(fileSize);
+        try {
+            if ((flags & SqliteNative.SQLITE_OPEN_WAL) != 0) {
+                log.error("pagestream: refusing to open a WAL file for {}: journal_mode=WAL is not supported yet"
+                        + " (the database was put in WAL mode outside Pagestream; use DELETE, TRUNCATE or PERSIST)", string(zName));
+                handle.set(ADDRESS, 0, MemorySegment.NULL);
+                return SqliteNative.SQLITE_CANTOPEN;
+            }
+            int rc = (int) SqliteNative.OPEN.invokeExact(realOpen, realVfs, zName, file, flags, outFlags);
+            if (rc != SqliteNative.SQLITE_OK) {
+                handle.set(ADDRESS, 0, MemorySegment.NULL);
+                return rc;
+            }
+            MemorySegment methods = handle.get(ADDRESS, 0);
+            if ((flags & SqliteNative.SQLITE_OPEN_MAIN_DB) == 0 || zName.equals(MemorySegment.NULL)
+                    || methods.equals(MemorySegment.NULL)) {
+                return rc;
+            }
+            RealMethods real = realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods));
+            String path = string(zName);
+            String requestedId = sqlite.uriParameter(zName, dbIdParameterName);
+            String dbId = requestedId == null || requestedId.isEmpty() ? Path.of(path).getFileName().toString() : requestedId;
+            TrackedDatabase db;
+            try {
+                db = databases.computeIfAbsent(path, p -> new TrackedDatabase(p, dbId, publisher, observer));
+            } catch (PagestreamException e) {
+                log.error("pagestream: cannot open {}: {}", path, e.getMessage());
+                real.close(handle);
+                handle.set(ADDRESS, 0, MemorySegment.NULL);
+                return SqliteNative.SQLITE_CANTOPEN;
+            }
+            if (!db.dbId.equals(dbId)) {
+                log.error("pagestream: cannot open {} as db id '{}': it is already open as '{}'", path, dbId, db.dbId);
+                real.close(handle);
+                handle.set(ADDRESS, 0, MemorySegment.NULL);
+                return SqliteNative.SQLITE_CANTOPEN;
+            }
+            files.put(handle.address(), new OpenFile(handle, real, db));
+            handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
+            return rc;
+        } catch (Throwable e) {
+            log.error("pagestream: xOpen of {} failed", string(zName), e);
+            return SqliteNative.SQLITE_CANTOPEN;
+        }
+    }
+
+    private MemorySegment methodTable(RealMethods real) {
+        MemorySegment table = ARENA.allocate(SqliteNative.IO_METHODS_SIZE, 8);
+        table.copyFrom(real.table);
+        table.set(ADDRESS, SqliteNative.IO_CLOSE, closeStub);
+        table.set(ADDRESS, SqliteNative.IO_WRITE, writeStub);
+        table.set(ADDRESS, SqliteNative.IO_TRUNCATE, truncateStub);
+        table.set(ADDRESS, SqliteNative.IO_LOCK, lockStub);
+        table.set(ADDRESS, SqliteNative.IO_UNLOCK, unlockStub);
+        table.set(ADDRESS, SqliteNative.IO_FILE_CONTROL, fileControlStub);
+        return table;
+    }
+
+    private int xClose(MemorySegment file) {
+        try {
+            OpenFile open = files.remove(file.address());
+            return open.real.close(open.file);
+        } catch (Throwable e) {
+            log.error("pagestream: xClose failed", e);
+            return SqliteNative.SQLITE_IOERR_CLOSE;
+        }
+    }
+
+    private int xWrite(MemorySegment file, MemorySegment buffer, int amount, long offset) {
+        OpenFile open = files.get(file.address());
+        try {
+            open.db.beforeWrite(open, buffer, amount, offset);
+        } catch (Throwable e) {
+            captureFailed(open, e);
+        }
+        try {
+            return open.real.write(open.file, buffer, amount, offset);
+        } catch (Throwable e) {
+            log.error("pagestream: xWrite failed", e);
+            return SqliteNative.SQLITE_IOERR_WRITE;
+        }
+    }
+
+    private int xTruncate(MemorySegment file, long size) {
+        OpenFile open = files.get(file.address());
+        try {
+            open.db.beforeTruncate(open, size);
+        } catch (Throwable e) {
+            captureFailed(open, e);
+        }
+        try {
+            return open.real.truncate(open.file, size);
+        } catch (Throwable e) {
+            log.error("pagestream: xTruncate failed", e);
+            return SqliteNative.SQLITE_IOERR_TRUNCATE;
+        }
+    }
+
+    private int xLock(MemorySegment file, int level) {
+        OpenFile open = files.get(file.address());
+        int rc;
+        try {
+            rc = open.real.lock(open.file, level);
+        } catch (Throwable e) {
+            log.error("pagestream: xLock failed", e);
+            return SqliteNative.SQLITE_IOERR_LOCK;
+        }
+        if (rc == SqliteNative.SQLITE_OK) {
+            int previous = open.lockLevel;
+            open.lockLevel = level;
+            try {
+                open.db.afterLock(open, previous, level);
+            } catch (Throwable e) {
+                captureFailed(open, e);
+            }
+        }
+        return rc;
+    }
+
+    private int xUnlock(MemorySegment file, int level) {
+        OpenFile open = files.get(file.address());
+        try {
+            open.db.beforeUnlock(open, level);
+            int rc = open.real.unlock(open.file, level);
+            if (rc == SqliteNative.SQLITE_OK) {
+                open.lockLevel = level;
+            }
+            return rc;
+        } catch (Throwable e) {
+            log.error("pagestream: xUnlock failed", e);
+            return SqliteNative.SQLITE_IOERR_UNLOCK;
+        }
+    }
+
+    private int xFileControl(MemorySegment file, int op, MemorySegment arg) {
+        OpenFile open = files.get(file.address());
+        try {
+            if (op == SqliteNative.SQLITE_FCNTL_PRAGMA) {
+                Integer refused = refusePragma(open, arg);
+                if (refused != null) {
+                    return refused;
+                }
+            } else if (op == SqliteNative.SQLITE_FCNTL_COMMIT_PHASETWO) {
+                try {
+                    open.db.onCommit(open);
+                } catch (Throwable e) {
+                    // The transaction is committed locally whatever happens here: never fail it.
+                    captureFailed(open, e);
+                }
+            }
+            return open.real.fileControl(open.file, op, arg);
+        } catch (Throwable e) {
+            log.error("pagestream: xFileControl({}) failed", op, e);
+            return SqliteNative.SQLITE_ERROR;
+        }
+    }
+
+    /** PRAGMA journal_mode=WAL and =OFF are refused with an SQL error; everything else passes. */
+    private Integer refusePragma(OpenFile open, MemorySegment arg) {
+        MemorySegment args = arg.reinterpret(3 * ADDRESS.byteSize());
+        String pragma = string(args.getAtIndex(ADDRESS, 1));
+        String value = string(args.getAtIndex(ADDRESS, 2));
+        if (pragma == null || value == null || !pragma.equalsIgnoreCase("journal_mode")) {
+            return null;
+        }
+        String mode = value.trim().toLowerCase(Locale.ROOT);
+        String reason = switch (mode) {
+            case "wal" -> "journal_mode=WAL is not supported yet";
+            case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never publishes";
+            default -> null;
+        };
+        if (reason == null) {
+            return null;
+        }
+        String message = "pagestream: db " + open.db.dbId + ": " + reason + "; use DELETE, TRUNCATE, PERSIST or MEMORY";
+        try (Arena arena = Arena.ofConfined()) {
+            args.setAtIndex(ADDRESS, 0, sqlite.sqliteString(arena.allocateFrom(message)));
+        }
+        return SqliteNative.SQLITE_ERROR;
+    }
+
+    private void captureFailed(OpenFile open, Throwable e) {
+        log.error("pagestream: capturing a transaction of db {} failed; its next commit publishes a base entry", open.db.dbId, e);
+        open.db.requireBase();
+    }
+
+    private static String string(MemorySegment pointer) {
+        return pointer.equals(MemorySegment.NULL) ? null : pointer.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+}

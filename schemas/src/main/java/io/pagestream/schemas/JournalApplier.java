@@ -1,0 +1,186 @@
+package io.pagestream.schemas;
+
+import io.pagestream.schemas.avro.DeltaEncoding;
+import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.schemas.avro.PageDelta;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+
+/**
+ * Applies a journal entry to a database file: verifies the pre-checksum, computes every new page and
+ * the post-checksum, and writes only when both verify — a rejected entry leaves the file untouched.
+ * Not atomic against a crash in the middle of writing; the replica makes that atomic.
+ */
+public final class JournalApplier {
+    private JournalApplier() {}
+
+    /**
+     * @param currentChecksum the file's checksum as last verified (e.g. the previous entry's post-checksum)
+     * @return the file's new checksum, equal to the entry's post-checksum
+     */
+    public static long apply(JournalEntry entry, FileChannel file, long currentChecksum) {
+        String where = entry.getDbId() + "@" + entry.getLsn();
+        JournalCodec.validate(entry, "apply");
+        if (!entry.getBase() && entry.getPreChecksum() != currentChecksum) {
+            throw new ChecksumMismatchException(where + ": pre-apply checksum does not match the database",
+                    entry.getPreChecksum(), currentChecksum);
+        }
+        try {
+            int pageSize = entry.getPageSize();
+            long pageCount = entry.getPageCount();
+            int currentPageSize = entry.getBase() ? pageSize : currentPageSize(file, pageSize);
+            boolean rewrite = entry.getBase() || currentPageSize != pageSize;
+            long oldPages = rewrite ? 0 : file.size() / pageSize;
+            if (rewrite) {
+                requireEveryPage(entry, where);
+            }
+            // Pass 1: compute the post-checksum without writing anything.
+            long checksum = rewrite ? JournalContract.EMPTY_CHECKSUM : currentChecksum;
+            byte[][] pages = rewrite ? null : new byte[entry.getDeltas().size()][];
+            int index = 0;
+            long nextUncovered = oldPages + 1;
+            for (PageDelta delta : entry.getDeltas()) {
+                int pgno = delta.getPgno();
+                byte[] pre = rewrite ? null : readPage(file, pgno, pageSize, oldPages);
+                byte[] post = PageDiff.decode(delta, pre == null ? new byte[pageSize] : pre, pageSize);
+                if (pre != null && pgno <= oldPages) {
+                    checksum ^= PageChecksum.of(pgno, pre);
+                }
+                checksum ^= PageChecksum.of(pgno, post);
+                if (pages != null) {
+                    pages[index++] = post;
+                }
+                if (!rewrite) {
+                    checksum ^= zeroPagesBetween(nextUncovered, pgno, pageSize);
+                    nextUncovered = Math.max(nextUncovered, pgno + 1L);
+                }
+            }
+            if (!rewrite) {
+                checksum ^= zeroPagesBetween(nextUncovered, pageCount + 1, pageSize);
+                for (long pgno = pageCount + 1; pgno <= oldPages; pgno++) {
+                    checksum ^= PageChecksum.of(pgno, readPage(file, pgno, pageSize, oldPages));
+                }
+            }
+            if (checksum != entry.getPostChecksum()) {
+                throw new ChecksumMismatchException(where + ": post-apply checksum does not match the entry; nothing written",
+                        entry.getPostChecksum(), checksum);
+            }
+            // Pass 2: write.
+            index = 0;
+            for (PageDelta delta : entry.getDeltas()) {
+                byte[] post = pages != null ? pages[index++] : PageDiff.decode(delta, new byte[pageSize], pageSize);
+                writeFully(file, post, (delta.getPgno() - 1L) * pageSize);
+            }
+            resize(file, pageCount * pageSize);
+            return checksum;
+        } catch (IOException e) {
+            throw new UncheckedIOException(where + ": cannot apply", e);
+        }
+    }
+
+    /** Applies an entry to a file whose checksum is computed by scanning it first (tests and tools). */
+    public static long apply(JournalEntry entry, Path path) {
+        try (FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long current = entry.getBase() ? JournalContract.EMPTY_CHECKSUM : checksumOf(file);
+            return apply(entry, file, current);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Full-scan checksum of a database file, using the page size in its header. */
+    public static long checksumOf(FileChannel file) {
+        try {
+            if (file.size() == 0) {
+                return JournalContract.EMPTY_CHECKSUM;
+            }
+            return PageChecksum.scan(file, currentPageSize(file, 0));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int currentPageSize(FileChannel file, int fallback) throws IOException {
+        if (file.size() < 100) {
+            return fallback;
+        }
+        byte[] header = new byte[100];
+        readFully(file, header, 0);
+        int size = PageChecksum.headerPageSize(header);
+        return JournalContract.isValidPageSize(size) ? size : fallback;
+    }
+
+    private static void requireEveryPage(JournalEntry entry, String where) {
+        long lockPage = JournalContract.lockBytePgno(entry.getPageSize());
+        long expected = 1;
+        for (PageDelta delta : entry.getDeltas()) {
+            if (expected == lockPage && delta.getPgno() != lockPage) {
+                expected++;
+            }
+            if (delta.getPgno() != expected || PageDiff.needsPreImage(delta)) {
+                throw new CorruptEntryException(where + ": a " + (entry.getBase() ? "base entry" : "page-size change")
+                        + " must carry every page whole; page " + expected + " is missing or encoded as "
+                        + (delta.getPgno() == expected ? delta.getEncoding() : DeltaEncoding.PAGE));
+            }
+            expected++;
+        }
+        if (expected == lockPage && lockPage <= entry.getPageCount()) {
+            expected++;
+        }
+        if (expected != entry.getPageCount() + 1L) {
+            throw new CorruptEntryException(where + ": carries pages 1.." + (expected - 1) + " of " + entry.getPageCount());
+        }
+    }
+
+    private static long zeroPagesBetween(long fromInclusive, long toExclusive, int pageSize) {
+        long checksum = 0;
+        byte[] zeros = null;
+        for (long pgno = fromInclusive; pgno < toExclusive; pgno++) {
+            if (zeros == null) {
+                zeros = new byte[pageSize];
+            }
+            checksum ^= PageChecksum.of(pgno, zeros);
+        }
+        return checksum;
+    }
+
+    private static byte[] readPage(FileChannel file, long pgno, int pageSize, long oldPages) throws IOException {
+        byte[] page = new byte[pageSize];
+        if (pgno <= oldPages) {
+            readFully(file, page, (pgno - 1) * pageSize);
+        }
+        return page;
+    }
+
+    static void readFully(FileChannel file, byte[] into, long position) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(into);
+        while (buffer.hasRemaining()) {
+            int n = file.read(buffer, position + buffer.position());
+            if (n < 0) {
+                Arrays.fill(into, buffer.position(), into.length, (byte) 0);
+                return;
+            }
+        }
+    }
+
+    private static void writeFully(FileChannel file, byte[] data, long position) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(data);
+        while (buffer.hasRemaining()) {
+            file.write(buffer, position + buffer.position());
+        }
+    }
+
+    private static void resize(FileChannel file, long size) throws IOException {
+        long current = file.size();
+        if (current > size) {
+            file.truncate(size);
+        } else if (current < size) {
+            writeFully(file, new byte[] {0}, size - 1);
+        }
+    }
+}
