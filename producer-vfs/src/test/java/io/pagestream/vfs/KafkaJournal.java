@@ -1,0 +1,56 @@
+package io.pagestream.vfs;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/** Reads a whole journal topic from the beginning, for tests. */
+final class KafkaJournal {
+    record Record(String key, byte[] value, Map<String, String> headers, int partition, long offset, int serializedSize) {
+        String origin() {
+            return "p" + partition + "@" + offset;
+        }
+    }
+
+    private KafkaJournal() {}
+
+    static List<Record> readAll(String bootstrapServers, String topic) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(info -> new TopicPartition(topic, info.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            List<Record> records = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("timed out reading " + topic);
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    Map<String, String> headers = new java.util.LinkedHashMap<>();
+                    int size = r.key().length + r.value().length;
+                    for (var header : r.headers()) {
+                        headers.put(header.key(), new String(header.value(), StandardCharsets.US_ASCII));
+                        size += header.key().getBytes(StandardCharsets.UTF_8).length + header.value().length;
+                    }
+                    records.add(new Record(new String(r.key(), StandardCharsets.UTF_8), r.value(), headers, r.partition(),
+                            r.offset(), size));
+                }
+            }
+            return records;
+        }
+    }
+}
