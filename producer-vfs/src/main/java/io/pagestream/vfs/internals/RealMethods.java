@@ -1,13 +1,19 @@
 package io.pagestream.vfs.internals;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.IOException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** The underlying VFS's sqlite3_io_methods for one file, invoked from Java. */
 final class RealMethods {
+    private static final ThreadLocal<MemorySegment> SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(64 * 1024, 8));
+
     final MemorySegment table;
     private final MemorySegment close;
     private final MemorySegment read;
@@ -59,27 +65,31 @@ final class RealMethods {
     }
 
     long fileSize(MemorySegment file) throws Throwable {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment size = arena.allocate(JAVA_LONG);
-            int rc = (int) SqliteNative.FILE_POINTER.invokeExact(fileSize, file, size);
-            if (rc != SqliteNative.SQLITE_OK) {
-                throw new java.io.IOException("xFileSize failed with SQLite code " + rc);
-            }
-            return size.get(JAVA_LONG, 0);
+        MemorySegment size = scratch(JAVA_LONG.byteSize());
+        int rc = (int) SqliteNative.FILE_POINTER.invokeExact(fileSize, file, size);
+        if (rc != SqliteNative.SQLITE_OK) {
+            throw new IOException("xFileSize failed with SQLite code " + rc);
         }
+        return size.get(JAVA_LONG, 0);
     }
 
     /** Reads {@code length} bytes at {@code offset}; bytes past the end of file read as zeros. */
     byte[] readBytes(MemorySegment file, long offset, int length) throws Throwable {
-        byte[] out = new byte[length];
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(length);
-            int rc = read(file, buffer, length, offset);
-            if (rc != SqliteNative.SQLITE_OK && rc != SqliteNative.SQLITE_IOERR_SHORT_READ) {
-                throw new java.io.IOException("xRead of " + length + " bytes at " + offset + " failed with SQLite code " + rc);
-            }
-            MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, out, 0, length);
+        MemorySegment buffer = scratch(length);
+        int rc = read(file, buffer, length, offset);
+        if (rc != SqliteNative.SQLITE_OK && rc != SqliteNative.SQLITE_IOERR_SHORT_READ) {
+            throw new IOException("xRead of " + length + " bytes at " + offset + " failed with SQLite code " + rc);
         }
-        return out;
+        return buffer.asSlice(0, length).toArray(JAVA_BYTE);
+    }
+
+    /** A per-thread native buffer: the commit path reads pages on every transaction. */
+    private static MemorySegment scratch(long size) {
+        MemorySegment buffer = SCRATCH.get();
+        if (buffer.byteSize() < size) {
+            buffer = Arena.ofAuto().allocate(Math.max(size, buffer.byteSize() * 2), 8);
+            SCRATCH.set(buffer);
+        }
+        return buffer;
     }
 }

@@ -179,7 +179,11 @@ final class TrackedDatabase {
             expectedChangeCounter = ByteBuffer.wrap(first).getInt(CHANGE_COUNTER_OFFSET);
         }
         if (observer != null) {
-            observer.committed(dbId, lsn, () -> readUnchecked(file, 0, (int) fileSize));
+            try {
+                observer.committed(dbId, lsn, () -> readUnchecked(file, 0, (int) fileSize));
+            } catch (RuntimeException e) {
+                log.error("pagestream: commit observer failed for db {} LSN {}", dbId, lsn, e);
+            }
         }
         publisher.enqueue(new CommittedTransaction(this, lsn, kind, pageSize, pageCount, System.currentTimeMillis(), pre, post));
     }
@@ -198,12 +202,13 @@ final class TrackedDatabase {
             lastLsn = state != null && state.dbId().equals(dbId) ? state.lsn() : 0;
             needsBase = true;
             verified = true;
+            expectedChangeCounter = changeCounter;
         } else if (!recovery) {
             if (!verified) {
                 verifyAgainstState(file, pageSize, fileSize);
                 verified = true;
             } else if (changeCounter != expectedChangeCounter) {
-                log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (file change counter {} , expected {});"
+                log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (file change counter {}, expected {});"
                         + " the next commit publishes a base entry", dbId, path, changeCounter, expectedChangeCounter);
                 needsBase = true;
             }

@@ -11,7 +11,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +27,7 @@ import org.slf4j.LoggerFactory;
 public final class VfsBridge {
     private static final Logger log = LoggerFactory.getLogger(VfsBridge.class);
     private static final Arena ARENA = Arena.global(); // SQLite may call the stubs until the process ends
+    private static final Map<String, String> DB_ID_PATHS = new HashMap<>();
 
     private final SqliteNative sqlite = SqliteNative.get();
     private final String name;
@@ -84,10 +87,13 @@ public final class VfsBridge {
     /** Unregisters the VFS; connections must be closed first. */
     public void unregister() {
         sqlite.unregisterVfs(vfs);
-        for (TrackedDatabase db : databases.values()) {
-            db.stateFile.close();
+        synchronized (DB_ID_PATHS) {
+            for (TrackedDatabase db : databases.values()) {
+                db.stateFile.close();
+                DB_ID_PATHS.remove(db.dbId);
+            }
+            databases.clear();
         }
-        databases.clear();
     }
 
     public int sqliteVersion() {
@@ -128,26 +134,54 @@ public final class VfsBridge {
             String dbId = requestedId == null || requestedId.isEmpty() ? Path.of(path).getFileName().toString() : requestedId;
             TrackedDatabase db;
             try {
-                db = databases.computeIfAbsent(path, p -> new TrackedDatabase(p, dbId, publisher, observer));
+                db = track(path, dbId);
             } catch (PagestreamException e) {
                 log.error("pagestream: cannot open {}: {}", path, e.getMessage());
-                real.close(handle);
-                handle.set(ADDRESS, 0, MemorySegment.NULL);
-                return SqliteNative.SQLITE_CANTOPEN;
-            }
-            if (!db.dbId.equals(dbId)) {
-                log.error("pagestream: cannot open {} as db id '{}': it is already open as '{}'", path, dbId, db.dbId);
-                real.close(handle);
-                handle.set(ADDRESS, 0, MemorySegment.NULL);
-                return SqliteNative.SQLITE_CANTOPEN;
+                return refuseOpened(real, handle);
             }
             files.put(handle.address(), new OpenFile(handle, real, db));
             handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
             return rc;
         } catch (Throwable e) {
             log.error("pagestream: xOpen of {} failed", string(zName), e);
+            MemorySegment methods = handle.get(ADDRESS, 0);
+            if (!methods.equals(MemorySegment.NULL) && !files.containsKey(handle.address())) {
+                return refuseOpened(realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods)), handle);
+            }
             return SqliteNative.SQLITE_CANTOPEN;
         }
+    }
+
+    /** One tracked database per path and one path per db id, in the whole process: a db id names one LSN chain. */
+    private TrackedDatabase track(String path, String dbId) {
+        synchronized (DB_ID_PATHS) {
+            TrackedDatabase existing = databases.get(path);
+            if (existing != null) {
+                if (!existing.dbId.equals(dbId)) {
+                    throw new PagestreamException("it is already open as db id '" + existing.dbId + "', not '" + dbId + "'");
+                }
+                return existing;
+            }
+            String owner = DB_ID_PATHS.get(dbId);
+            if (owner != null) {
+                throw new PagestreamException("db id '" + dbId + "' is already used by " + owner
+                        + "; give each database its own id with the " + dbIdParameter + " URI parameter");
+            }
+            TrackedDatabase db = new TrackedDatabase(path, dbId, publisher, observer);
+            DB_ID_PATHS.put(dbId, path);
+            databases.put(path, db);
+            return db;
+        }
+    }
+
+    private static int refuseOpened(RealMethods real, MemorySegment handle) {
+        try {
+            real.close(handle);
+        } catch (Throwable e) {
+            log.error("pagestream: closing a refused file failed", e);
+        }
+        handle.set(ADDRESS, 0, MemorySegment.NULL);
+        return SqliteNative.SQLITE_CANTOPEN;
     }
 
     private MemorySegment methodTable(RealMethods real) {

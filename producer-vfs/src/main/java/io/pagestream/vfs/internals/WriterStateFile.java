@@ -6,9 +6,12 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.CRC32C;
 
 /**
@@ -26,27 +29,47 @@ final class WriterStateFile implements AutoCloseable {
 
     record State(String dbId, long lsn, long checksum, int pageSize, long pageCount) {}
 
+    private static final Set<Path> OPEN_IN_THIS_PROCESS = ConcurrentHashMap.newKeySet();
+
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
     private long sequence;
 
     WriterStateFile(Path databasePath) {
-        this.path = Path.of(databasePath + SUFFIX);
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            lock = channel.tryLock();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open writer state " + path, e);
+        this.path = Path.of(databasePath + SUFFIX).toAbsolutePath();
+        // Checked before opening: closing a second descriptor on the file would drop this process's lock on it.
+        if (!OPEN_IN_THIS_PROCESS.add(path)) {
+            throw new PagestreamException("database " + databasePath + " is already published by another Pagestream VFS"
+                    + " in this process");
         }
-        if (lock == null) {
+        FileChannel opened = null;
+        FileLock acquired = null;
+        try {
+            opened = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            acquired = opened.tryLock();
+        } catch (IOException | OverlappingFileLockException e) {
+            closeQuietly(opened);
+            OPEN_IN_THIS_PROCESS.remove(path);
+            throw new PagestreamException("cannot open writer state " + path + ": " + e, e);
+        }
+        if (acquired == null) {
+            closeQuietly(opened);
+            OPEN_IN_THIS_PROCESS.remove(path);
+            throw new PagestreamException("database " + databasePath + " is already published by another process (lock on "
+                    + path + " is held)");
+        }
+        channel = opened;
+        lock = acquired;
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
             try {
                 channel.close();
             } catch (IOException ignored) {
-                // already failing
+                // the open already failed; its error is the one to report
             }
-            throw new PagestreamException("database " + databasePath + " is already published by another process (lock on "
-                    + path + " is held)");
         }
     }
 
@@ -118,6 +141,8 @@ final class WriterStateFile implements AutoCloseable {
             channel.close();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot close writer state " + path, e);
+        } finally {
+            OPEN_IN_THIS_PROCESS.remove(path);
         }
     }
 }

@@ -1,0 +1,351 @@
+package io.pagestream.cli;
+
+import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.schemas.JournalRecord;
+import io.pagestream.vfs.JournalSink;
+import io.pagestream.vfs.KafkaJournalSink;
+import io.pagestream.vfs.PagestreamConfig;
+import io.pagestream.vfs.PagestreamVfs;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pagestream bench writer}: single-row INSERT and UPDATE transactions through plain sqlite-jdbc and
+ * through the Pagestream VFS publishing to Kafka, interleaved round by round in one JVM, at
+ * synchronous=FULL and OFF; plus the bytes each UPDATE put into Kafka.
+ */
+@Command(name = "writer", mixinStandardHelpOptions = true,
+        description = "Writer overhead: plain sqlite-jdbc vs the Pagestream VFS publishing to Kafka, side by side.")
+final class BenchWriterCommand implements Callable<Integer> {
+    private static final int PAGE_SIZE = 4096;
+
+    @Option(names = "--quick", description = "Smaller run (under a minute).")
+    boolean quick;
+
+    @Option(names = "--dir", description = "Directory for the benchmark databases (default: a new temporary directory).")
+    Path dir;
+
+    @Option(names = "--bootstrap-server", description = "Kafka to publish to (default: an in-process broker).")
+    String bootstrapServer;
+
+    @Option(names = "--rounds", description = "Interleaved rounds per measurement (default: 3 quick, 5 full).")
+    Integer rounds;
+
+    @Option(names = "--update-rows", description = "Rows in the UPDATE table (default: 100000).")
+    int updateRows = 100_000;
+
+    @Option(names = "--no-kafka", description = "Diagnostic: publish into memory instead of Kafka, to separate the"
+            + " VFS's own cost from Kafka's.")
+    boolean noKafka;
+
+    @Option(names = "--broker-dir", description = "Log directory of the in-process broker (default: a new directory in"
+            + " /dev/shm, so the broker's writes do not share the databases' disk and fsyncs, as on a real deployment"
+            + " where Kafka runs elsewhere).")
+    Path brokerDir;
+
+    @Option(names = {"-p", "--producer-property"}, description = "Kafka producer setting for the VFS, e.g. -p linger.ms=5.")
+    Map<String, String> producerProperties = new LinkedHashMap<>();
+
+    private final PrintStream out = System.out;
+
+    private record Sizes(int rounds, int txnsSyncOff, int txnsSyncFull) {}
+
+    private record Result(String workload, String sync, double plainTps, double vfsTps, double vfsPublishedTps) {
+        double ratio() {
+            return vfsTps / plainTps;
+        }
+
+        double publishedRatio() {
+            return vfsPublishedTps / plainTps;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Sizes sizes = quick ? new Sizes(3, 2_000, 150) : new Sizes(5, 10_000, 600);
+        if (rounds != null) {
+            sizes = new Sizes(rounds, sizes.txnsSyncOff(), sizes.txnsSyncFull());
+        }
+        Path workDir = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("pagestream-bench-");
+        EmbeddedKafkaBroker broker = bootstrapServer == null && !noKafka ? startBroker() : null;
+        String servers = broker != null ? broker.bootstrapServers() : noKafka ? "" : bootstrapServer;
+        Map<String, Object> settings = new LinkedHashMap<>(Map.of(
+                PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, servers,
+                PagestreamConfig.JOURNAL_TOPIC_CONFIG, "pagestream.bench." + System.currentTimeMillis(),
+                PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench"));
+        producerProperties.forEach((key, value) -> settings.put(PagestreamConfig.PRODUCER_PREFIX + key, value));
+        MeasuringJournalSink sink = new MeasuringJournalSink(noKafka
+                ? new DiscardingJournalSink(PagestreamConfig.of(settings).recordMaxBytes())
+                : new KafkaJournalSink(PagestreamConfig.of(settings)));
+        List<Result> results = new ArrayList<>();
+        Map<String, Double> bytesPerTxn = new LinkedHashMap<>();
+        out.printf("pagestream bench writer%s: %d interleaved rounds, databases in %s, Kafka %s%n", quick ? " --quick" : "",
+                sizes.rounds(), workDir, noKafka ? "none (--no-kafka)" : broker != null ? "in-process at " + servers : servers);
+        try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install()) {
+            for (String sync : List.of("FULL", "OFF")) {
+                int txns = sync.equals("FULL") ? sizes.txnsSyncFull() : sizes.txnsSyncOff();
+                results.add(measure(vfs, sink, workDir, new InsertWorkload(), sync, txns, sizes.rounds(), bytesPerTxn));
+                results.add(measure(vfs, sink, workDir, new UpdateWorkload(updateRows), sync, txns, sizes.rounds(), bytesPerTxn));
+            }
+            if (vfs.failedEntries() != 0) {
+                throw new IllegalStateException(vfs.failedEntries() + " entries failed to publish");
+            }
+        } finally {
+            if (broker != null) {
+                broker.close();
+                if (brokerDir == null) {
+                    deleteRecursively(broker.dataDir());
+                }
+            }
+        }
+        printReport(results, bytesPerTxn);
+        return 0;
+    }
+
+    private EmbeddedKafkaBroker startBroker() throws java.io.IOException {
+        Path shm = Path.of("/dev/shm");
+        Path logDir = brokerDir != null ? brokerDir
+                : Files.isDirectory(shm) ? Files.createTempDirectory(shm, "pagestream-bench-kafka-") : null;
+        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults();
+        return EmbeddedKafkaBroker.start(logDir == null ? options : options.withDataDir(logDir));
+    }
+
+    private Result measure(PagestreamVfs vfs, MeasuringJournalSink sink, Path workDir, Workload workload, String sync, int txns,
+            int rounds, Map<String, Double> bytesPerTxn) throws Exception {
+        String name = workload.name() + "-" + sync.toLowerCase(Locale.ROOT);
+        Path plainFile = workDir.resolve(name + "-plain.db");
+        Path vfsFile = workDir.resolve(name + "-vfs.db");
+        String dbId = vfsFile.getFileName().toString();
+        try (Connection plain = open("jdbc:sqlite:file:" + plainFile.toAbsolutePath(), sync);
+                Connection published = open(vfs.jdbcUrl(vfsFile), sync)) {
+            workload.prepare(plain);
+            workload.prepare(published);
+            vfs.flush(Duration.ofMinutes(5));
+            // Warm-up: JIT and page cache, both sides.
+            run(workload, plain, Math.max(50, txns / 10), 1);
+            run(workload, published, Math.max(50, txns / 10), 1);
+            vfs.flush(Duration.ofMinutes(5));
+            double[] plainTps = new double[rounds];
+            double[] vfsTps = new double[rounds];
+            double[] vfsPublishedTps = new double[rounds];
+            long bytesBefore = sink.bytes(dbId);
+            for (int round = 0; round < rounds; round++) {
+                boolean plainFirst = round % 2 == 0;
+                if (plainFirst) {
+                    plainTps[round] = run(workload, plain, txns, round + 7);
+                }
+                long start = System.nanoTime();
+                vfsTps[round] = run(workload, published, txns, round + 7);
+                vfs.flush(Duration.ofMinutes(5));
+                vfsPublishedTps[round] = txns / ((System.nanoTime() - start) / 1e9);
+                if (!plainFirst) {
+                    plainTps[round] = run(workload, plain, txns, round + 7);
+                }
+            }
+            bytesPerTxn.put(name, (sink.bytes(dbId) - bytesBefore) / (double) (txns * rounds));
+            return new Result(workload.name(), sync, median(plainTps), median(vfsTps), median(vfsPublishedTps));
+        }
+    }
+
+    private static Connection open(String url, String sync) throws SQLException {
+        Connection connection = DriverManager.getConnection(url);
+        try (Statement s = connection.createStatement()) {
+            s.execute("PRAGMA journal_mode=DELETE");
+            s.execute("PRAGMA synchronous=" + sync);
+        }
+        return connection;
+    }
+
+    /** Runs {@code txns} single-statement autocommit transactions; returns transactions per second. */
+    private static double run(Workload workload, Connection connection, int txns, long seed) throws SQLException {
+        Random random = new Random(seed);
+        long start = System.nanoTime();
+        for (int i = 0; i < txns; i++) {
+            workload.transaction(connection, random);
+        }
+        return txns / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private void printReport(List<Result> results, Map<String, Double> bytesPerTxn) {
+        out.println();
+        out.printf("%-8s %-5s %14s %14s %8s %22s%n", "workload", "sync", "plain txn/s", "vfs txn/s", "ratio", "ratio incl. publishing");
+        for (Result r : results) {
+            out.printf("%-8s %-5s %14.0f %14.0f %8.3f %22.3f%n", r.workload(), r.sync(), r.plainTps(), r.vfsTps(), r.ratio(),
+                    r.publishedRatio());
+        }
+        out.println();
+        out.println("bytes put into Kafka per transaction (record key + value + headers, as produced), full page = " + PAGE_SIZE);
+        bytesPerTxn.forEach((name, bytes) -> out.printf("  %-12s %8.1f  (%.1f%% of a page)%n", name, bytes, 100 * bytes / PAGE_SIZE));
+        out.println();
+        Map<String, Object> json = new LinkedHashMap<>();
+        for (Result r : results) {
+            String key = r.workload() + "_ratio_sync_" + r.sync().toLowerCase(Locale.ROOT);
+            json.put(key, round(r.ratio()));
+            json.put(key + "_incl_publishing", round(r.publishedRatio()));
+            json.put(r.workload() + "_plain_tps_sync_" + r.sync().toLowerCase(Locale.ROOT), Math.round(r.plainTps()));
+            json.put(r.workload() + "_vfs_tps_sync_" + r.sync().toLowerCase(Locale.ROOT), Math.round(r.vfsTps()));
+        }
+        json.put("update_bytes_per_txn", round(average(bytesPerTxn, "update")));
+        json.put("insert_bytes_per_txn", round(average(bytesPerTxn, "insert")));
+        json.put("full_page_bytes", PAGE_SIZE);
+        json.put("quick", quick);
+        StringBuilder line = new StringBuilder("{");
+        json.forEach((key, value) -> line.append(line.length() > 1 ? ", " : "").append('"').append(key).append("\": ").append(value));
+        out.println(line.append('}'));
+    }
+
+    private static double average(Map<String, Double> bytesPerTxn, String workload) {
+        return bytesPerTxn.entrySet().stream().filter(e -> e.getKey().startsWith(workload + "-"))
+                .mapToDouble(Map.Entry::getValue).average().orElse(Double.NaN);
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int middle = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 1000) / 1000.0;
+    }
+
+    private interface Workload {
+        String name();
+
+        void prepare(Connection connection) throws SQLException;
+
+        void transaction(Connection connection, Random random) throws SQLException;
+    }
+
+    /** Single-row INSERT of a ~100-byte row per transaction. */
+    private static final class InsertWorkload implements Workload {
+        private final String[] payloads = new String[1024];
+        private final Map<Connection, PreparedStatement> statements = new java.util.IdentityHashMap<>();
+
+        InsertWorkload() {
+            Random random = new Random(42);
+            for (int i = 0; i < payloads.length; i++) {
+                payloads[i] = letters(random, 100);
+            }
+        }
+
+        @Override
+        public String name() {
+            return "insert";
+        }
+
+        @Override
+        public void prepare(Connection connection) throws SQLException {
+            try (Statement s = connection.createStatement()) {
+                s.execute("create table t(id integer primary key, payload text not null)");
+            }
+            statements.put(connection, connection.prepareStatement("insert into t(payload) values (?)"));
+        }
+
+        @Override
+        public void transaction(Connection connection, Random random) throws SQLException {
+            PreparedStatement insert = statements.get(connection);
+            insert.setString(1, payloads[random.nextInt(payloads.length)]);
+            insert.executeUpdate();
+        }
+    }
+
+    /** Single-row UPDATE of one integer and one 20-byte text column of a random row among {@code rows}. */
+    private static final class UpdateWorkload implements Workload {
+        private final int rows;
+        private final String[] texts = new String[1024];
+        private final Map<Connection, PreparedStatement> statements = new java.util.IdentityHashMap<>();
+
+        UpdateWorkload(int rows) {
+            this.rows = rows;
+            Random random = new Random(43);
+            for (int i = 0; i < texts.length; i++) {
+                texts[i] = letters(random, 20);
+            }
+        }
+
+        @Override
+        public String name() {
+            return "update";
+        }
+
+        @Override
+        public void prepare(Connection connection) throws SQLException {
+            Random random = new Random(44);
+            try (Statement s = connection.createStatement()) {
+                s.execute("create table u(id integer primary key, n integer not null, s text not null, pad text not null)");
+                s.execute("BEGIN");
+                try (PreparedStatement insert = connection.prepareStatement("insert into u(id, n, s, pad) values (?, ?, ?, ?)")) {
+                    for (int id = 1; id <= rows; id++) {
+                        insert.setInt(1, id);
+                        insert.setInt(2, number(random));
+                        insert.setString(3, texts[random.nextInt(texts.length)]);
+                        insert.setString(4, letters(random, 60));
+                        insert.executeUpdate();
+                    }
+                }
+                s.execute("COMMIT");
+            }
+            statements.put(connection, connection.prepareStatement("update u set n = ?, s = ? where id = ?"));
+        }
+
+        @Override
+        public void transaction(Connection connection, Random random) throws SQLException {
+            PreparedStatement update = statements.get(connection);
+            update.setInt(1, number(random));
+            update.setString(2, texts[random.nextInt(texts.length)]);
+            update.setInt(3, 1 + random.nextInt(rows));
+            update.executeUpdate();
+        }
+
+        /** Always a 3-byte SQLite integer, so the row keeps its size as in a typical counter/status update. */
+        private static int number(Random random) {
+            return 1_000_000 + random.nextInt(7_000_000);
+        }
+    }
+
+    /** Acknowledges every record at once and keeps nothing. */
+    private record DiscardingJournalSink(int maxRecordBytes) implements JournalSink {
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> send(List<JournalRecord> records) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private static void deleteRecursively(Path root) throws java.io.IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+
+    private static String letters(Random random, int length) {
+        char[] chars = new char[length];
+        for (int i = 0; i < length; i++) {
+            chars[i] = (char) ('a' + random.nextInt(26));
+        }
+        return new String(chars);
+    }
+}
