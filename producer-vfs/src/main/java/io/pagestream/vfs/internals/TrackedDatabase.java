@@ -132,6 +132,12 @@ final class TrackedDatabase {
         capture = null;
         long fileSize = file.size();
         CommittedTransaction.Kind kind = CommittedTransaction.Kind.DIFF;
+        if (tx.recovery && !verified) {
+            // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
+            WriterStateFile.State state = stateFile.read();
+            lastLsn = state != null && state.dbId().equals(dbId) ? state.lsn() : 0;
+            verified = true;
+        }
         if (needsBase || tx.recovery) {
             kind = CommittedTransaction.Kind.BASE;
         } else if (tx.rewrite || tx.pageSize == 0
@@ -174,8 +180,8 @@ final class TrackedDatabase {
             needsBase = false;
         }
         long lsn = ++lastLsn;
-        byte[] first = post.containsKey(1) ? post.get(1) : null;
-        if (first != null) {
+        byte[] first = post.get(1);
+        if (first != null && first.length >= HEADER_BYTES) {
             expectedChangeCounter = ByteBuffer.wrap(first).getInt(CHANGE_COUNTER_OFFSET);
         }
         if (observer != null) {
@@ -196,14 +202,8 @@ final class TrackedDatabase {
             pageSize = 0;
         }
         int changeCounter = header.length > 0 ? ByteBuffer.wrap(header).getInt(CHANGE_COUNTER_OFFSET) : 0;
-        if (recovery && !verified) {
-            // The file is mid-rollback: no checksum to trust yet. Keep the LSN chain; rebase at commit.
-            WriterStateFile.State state = stateFile.read();
-            lastLsn = state != null && state.dbId().equals(dbId) ? state.lsn() : 0;
-            needsBase = true;
-            verified = true;
-            expectedChangeCounter = changeCounter;
-        } else if (!recovery) {
+        // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
+        if (!recovery) {
             if (!verified) {
                 verifyAgainstState(file, pageSize, fileSize);
                 verified = true;
