@@ -15,6 +15,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -42,13 +43,23 @@ public final class KafkaJournalSink implements JournalSink {
                 adminSettings.put(setting.getKey(), setting.getValue());
             }
         }
-        adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, timeoutMs));
+        int apiTimeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
+        adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, apiTimeout);
+        adminSettings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(apiTimeout, 30_000));
         try (Admin admin = Admin.create(adminSettings)) {
             TopicVerifier.ensure(admin, topic, config.getInt(PagestreamConfig.JOURNAL_TOPIC_PARTITIONS_CONFIG),
                     config.getShort(PagestreamConfig.JOURNAL_TOPIC_REPLICATION_FACTOR_CONFIG),
                     config.getBoolean(PagestreamConfig.JOURNAL_TOPIC_CREATE_CONFIG), maxRecordBytes, timeoutMs);
+        } catch (KafkaException e) {
+            throw new PagestreamConfigException("invalid Kafka client settings: " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
         }
-        this.producer = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            this.producer = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer());
+        } catch (KafkaException e) {
+            throw new PagestreamConfigException("invalid producer settings: " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        }
     }
 
     static Map<String, Object> producerSettings(PagestreamConfig config, List<String> servers) {

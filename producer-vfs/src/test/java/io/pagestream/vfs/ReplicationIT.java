@@ -132,6 +132,10 @@ class ReplicationIT {
             }
             replay.apply(record.key(), record.value(), record.origin(), (entry, replicaFile) -> {
                 String key = entry.getDbId() + "@" + entry.getLsn();
+                // Headers let console tools show position and checksums without decoding the value.
+                assertThat(record.headers()).containsEntry(JournalContract.HEADER_LSN, Long.toString(entry.getLsn()))
+                        .containsEntry(JournalContract.HEADER_PRE_CHECKSUM, JournalContract.hex(entry.getPreChecksum()))
+                        .containsEntry(JournalContract.HEADER_POST_CHECKSUM, JournalContract.hex(entry.getPostChecksum()));
                 assertThat(writerHashes).as("seed %d: %s has no committed writer state", seed, key).containsKey(key);
                 assertThat(JournalReplay.sha256(replicaFile)).as("seed %d: replica of %s", seed, key).isEqualTo(writerHashes.get(key));
             });

@@ -1,0 +1,95 @@
+package io.pagestream.vfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.schemas.PagestreamConfigException;
+import io.pagestream.schemas.RetriablePagestreamException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The journal topic is created with unlimited retention, and settings that would lose entries are refused. */
+class TopicSettingsIT {
+    private static EmbeddedKafkaBroker broker;
+
+    @BeforeAll
+    static void startBroker() {
+        broker = EmbeddedKafkaBroker.start();
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        broker.close();
+    }
+
+    private static Map<String, Object> settings(String topic) {
+        return Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic, "journal.topic.partitions", "3");
+    }
+
+    @Test
+    void missingTopicIsCreatedWithUnlimitedRetentionAndConfiguredPartitions() throws Exception {
+        new KafkaJournalSink(PagestreamConfig.of(settings("created"))).close();
+        try (Admin admin = admin()) {
+            assertThat(admin.describeTopics(List.of("created")).allTopicNames().get().get("created").partitions()).hasSize(3);
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, "created");
+            Config config = admin.describeConfigs(Set.of(resource)).all().get().get(resource);
+            assertThat(config.get("retention.ms").value()).isEqualTo("-1");
+            assertThat(config.get("retention.bytes").value()).isEqualTo("-1");
+            assertThat(config.get("cleanup.policy").value()).isEqualTo("delete");
+        }
+    }
+
+    @Test
+    void topicWithTimeRetentionIsRefusedWithAClearError() throws Exception {
+        createTopic("expiring", Map.of("retention.ms", "604800000"));
+        assertThatThrownBy(() -> new KafkaJournalSink(PagestreamConfig.of(settings("expiring"))))
+                .isInstanceOf(PagestreamConfigException.class)
+                .hasMessageContaining("journal topic 'expiring' would lose data")
+                .hasMessageContaining("retention.ms=604800000");
+    }
+
+    @Test
+    void compactedTopicIsRefused() throws Exception {
+        createTopic("compacted", Map.of("cleanup.policy", "compact"));
+        assertThatThrownBy(() -> new KafkaJournalSink(PagestreamConfig.of(settings("compacted"))))
+                .isInstanceOf(PagestreamConfigException.class)
+                .hasMessageContaining("cleanup.policy=compact");
+    }
+
+    @Test
+    void topicTooSmallForRecordsIsRefused() throws Exception {
+        createTopic("small", Map.of("retention.ms", "-1", "max.message.bytes", "100000"));
+        assertThatThrownBy(() -> new KafkaJournalSink(PagestreamConfig.of(settings("small"))))
+                .isInstanceOf(PagestreamConfigException.class)
+                .hasMessageContaining("max.message.bytes=100000");
+    }
+
+    @Test
+    void unreachableBrokerIsARetriableErrorNamingTheTopic() {
+        Map<String, Object> unreachable = Map.of("bootstrap.servers", "127.0.0.1:1", "startup.timeout.ms", "1500");
+        assertThatThrownBy(() -> new KafkaJournalSink(PagestreamConfig.of(unreachable)))
+                .isInstanceOf(RetriablePagestreamException.class)
+                .hasMessageContaining("pagestream.journal");
+    }
+
+    private static void createTopic(String name, Map<String, String> configs) throws Exception {
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(name, Optional.of(1), Optional.empty()).configs(configs))).all().get();
+        }
+    }
+
+    private static Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
+    }
+}
