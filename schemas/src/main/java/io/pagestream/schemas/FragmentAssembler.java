@@ -46,7 +46,7 @@ public final class FragmentAssembler {
             }
             first = fragment;
             expectedIndex = 0;
-            buffer = new ByteArrayOutputStream(fragment.getEntryLength());
+            buffer = new ByteArrayOutputStream(Math.min(fragment.getEntryLength(), 1 << 20)); // the length is not yet verified
         } else if (fragment.getLsn() != first.getLsn() || !fragment.getDbId().equals(first.getDbId())
                 || fragment.getIndex() != expectedIndex || fragment.getCount() != first.getCount()
                 || fragment.getEntryLength() != first.getEntryLength() || fragment.getEntryCrc32c() != first.getEntryCrc32c()) {

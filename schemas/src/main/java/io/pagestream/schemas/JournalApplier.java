@@ -17,6 +17,9 @@ import java.util.Arrays;
  * Not atomic against a crash in the middle of writing; the replica makes that atomic.
  */
 public final class JournalApplier {
+    /** Zero pages an entry may add without carrying them; the writer always carries new pages. */
+    static final long MAX_IMPLICIT_ZERO_PAGES = 65536;
+
     private JournalApplier() {}
 
     /**
@@ -31,6 +34,9 @@ public final class JournalApplier {
                     entry.getPreChecksum(), currentChecksum);
         }
         try {
+            if (entry.getPageCount() == 0) {
+                return applyEmpty(entry, file, where);
+            }
             int pageSize = entry.getPageSize();
             long pageCount = entry.getPageCount();
             int currentPageSize = entry.getBase() ? pageSize : currentPageSize(file, pageSize);
@@ -44,10 +50,15 @@ public final class JournalApplier {
             byte[][] pages = rewrite ? null : new byte[entry.getDeltas().size()][];
             int index = 0;
             long nextUncovered = oldPages + 1;
+            long lastCarried = entry.getDeltas().isEmpty() ? 0 : entry.getDeltas().getLast().getPgno();
+            if (pageCount - Math.max(oldPages, lastCarried) > MAX_IMPLICIT_ZERO_PAGES) {
+                throw new CorruptEntryException(where + ": page count " + pageCount + " grows the database by more than "
+                        + MAX_IMPLICIT_ZERO_PAGES + " pages the entry does not carry");
+            }
             for (PageDelta delta : entry.getDeltas()) {
                 int pgno = delta.getPgno();
                 byte[] pre = rewrite ? null : readPage(file, pgno, pageSize, oldPages);
-                byte[] post = PageDiff.decode(delta, pre == null ? new byte[pageSize] : pre, pageSize);
+                byte[] post = decode(delta, pre == null ? new byte[pageSize] : pre, pageSize, where);
                 if (pre != null && pgno <= oldPages) {
                     checksum ^= PageChecksum.of(pgno, pre);
                 }
@@ -73,13 +84,30 @@ public final class JournalApplier {
             // Pass 2: write.
             index = 0;
             for (PageDelta delta : entry.getDeltas()) {
-                byte[] post = pages != null ? pages[index++] : PageDiff.decode(delta, new byte[pageSize], pageSize);
+                byte[] post = pages != null ? pages[index++] : decode(delta, new byte[pageSize], pageSize, where);
                 writeFully(file, post, (delta.getPgno() - 1L) * pageSize);
             }
             resize(file, pageCount * pageSize);
             return checksum;
         } catch (IOException e) {
             throw new UncheckedIOException(where + ": cannot apply", e);
+        }
+    }
+
+    /** A database with no pages: the file becomes empty. */
+    private static long applyEmpty(JournalEntry entry, FileChannel file, String where) throws IOException {
+        if (!entry.getDeltas().isEmpty() || entry.getPostChecksum() != JournalContract.EMPTY_CHECKSUM) {
+            throw new CorruptEntryException(where + ": an entry with page count 0 must carry no pages and post-checksum 0");
+        }
+        file.truncate(0);
+        return JournalContract.EMPTY_CHECKSUM;
+    }
+
+    private static byte[] decode(PageDelta delta, byte[] pre, int pageSize, String where) {
+        try {
+            return PageDiff.decode(delta, pre, pageSize);
+        } catch (CorruptEntryException e) {
+            throw new CorruptEntryException(where + ": " + e.getMessage(), e);
         }
     }
 

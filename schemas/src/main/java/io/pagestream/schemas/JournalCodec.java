@@ -44,7 +44,7 @@ public final class JournalCodec {
         String lsn = Long.toString(entry.getLsn());
         if (encoded.length <= maxRecordBytes) {
             return List.of(new JournalRecord(dbId, encoded, List.of(
-                    JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, dbId),
+                    JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, JournalContract.headerDbId(dbId)),
                     JournalRecord.Header.ascii(JournalContract.HEADER_LSN, lsn),
                     JournalRecord.Header.ascii(JournalContract.HEADER_PRE_CHECKSUM, JournalContract.hex(entry.getPreChecksum())),
                     JournalRecord.Header.ascii(JournalContract.HEADER_POST_CHECKSUM, JournalContract.hex(entry.getPostChecksum())))));
@@ -70,7 +70,7 @@ public final class JournalCodec {
                 throw new PagestreamException("cannot encode fragment " + index + " of " + dbId + "@" + lsn, e);
             }
             List<JournalRecord.Header> headers = new ArrayList<>(5);
-            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, dbId));
+            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, JournalContract.headerDbId(dbId)));
             headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_LSN, lsn));
             headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_FRAGMENT, index + "/" + count));
             if (index == count - 1) {

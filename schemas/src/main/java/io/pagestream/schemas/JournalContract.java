@@ -43,7 +43,7 @@ import java.util.HexFormat;
  * are every page, {@code PAGE}-encoded.
  *
  * <h2>Headers</h2>
- * Every record carries {@link #HEADER_DB_ID}, {@link #HEADER_LSN} (decimal), and every entry record
+ * Every record carries {@link #HEADER_DB_ID} (see {@link #headerDbId}), {@link #HEADER_LSN} (decimal), and every entry record
  * {@link #HEADER_PRE_CHECKSUM}, {@link #HEADER_POST_CHECKSUM} (16 lower-case hex digits); fragments
  * carry {@link #HEADER_FRAGMENT} ("index/count"). All are ASCII, so console tools print them.
  */
@@ -89,6 +89,21 @@ public final class JournalContract {
 
     public static boolean isValidPageSize(int pageSize) {
         return pageSize >= MIN_PAGE_SIZE && pageSize <= MAX_PAGE_SIZE && Integer.bitCount(pageSize) == 1;
+    }
+
+    /** A db id as written in the {@link #HEADER_DB_ID} header: UTF-8, percent-encoded outside printable ASCII. */
+    public static String headerDbId(String dbId) {
+        StringBuilder out = new StringBuilder(dbId.length());
+        for (byte b : dbId.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = b & 0xFF;
+            if (c > 0x20 && c < 0x7F && c != '%') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
+            }
+        }
+        return out.toString();
     }
 
     /** Checksum as written in headers and messages: 16 lower-case hex digits. */

@@ -19,7 +19,6 @@ import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,10 +169,6 @@ class JournalApplierTest {
      * page size when pageCount is 0.
      */
     @Test
-    @Disabled("bug: JournalApplier.apply throws ArithmeticException (/ by zero), not a PagestreamException, for a base entry"
-            + " with pageSize 0, pageCount 0, no deltas, pre 0, post 0 that JournalCodec.validate accepts:"
-            + " requireEveryPage (JournalApplier.java:119) calls JournalContract.lockBytePgno(0) = PENDING_BYTE / 0"
-            + " (JournalContract.java:87)")
     void emptyBaseEntryWithoutPageSizeApplies() throws IOException {
         Random rnd = new Random(SEED);
         applyBase(rnd, 4096, 5);
@@ -184,9 +179,6 @@ class JournalApplierTest {
     }
 
     @Test
-    @Disabled("bug: JournalApplier.apply throws ArithmeticException (/ by zero) for a non-base entry with pageSize 0,"
-            + " pageCount 0, no deltas, pre = post = 0 on an empty file (accepted by JournalCodec.validate):"
-            + " currentPageSize falls back to 0 and JournalApplier.java:38 computes file.size() / 0")
     void emptyDiffEntryWithoutPageSizeApplies() throws IOException {
         file.truncate(0);
         JournalEntry empty = TestPages.entry(DB, 2, false, 0, JournalContract.EMPTY_CHECKSUM, 0, 0, List.of());
