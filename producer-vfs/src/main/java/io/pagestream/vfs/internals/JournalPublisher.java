@@ -8,8 +8,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,10 +21,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class JournalPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
-    private static final CommittedTransaction STOP = new CommittedTransaction(null, 0, null, 0, 0, 0, null, null);
 
     private final JournalSink sink;
-    private final LinkedBlockingQueue<CommittedTransaction> queue = new LinkedBlockingQueue<>();
+    /** Busy publishing polls with short parks; after a quiet spell it sleeps until a commit wakes it. */
+    private static final long POLL_NANOS = 200_000;
+    private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
+
+    private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
+    private volatile boolean sleeping;
+    private volatile boolean stopping;
     private final Thread thread;
     private final ExecutorService stateWriter;
     private final Object progress = new Object();
@@ -41,11 +47,15 @@ public final class JournalPublisher implements AutoCloseable {
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
+    /** Called on the committing thread: no lock shared with the publisher, and a wake-up only after a quiet spell. */
     void enqueue(CommittedTransaction tx) {
         synchronized (progress) {
             enqueued++;
         }
         queue.add(tx);
+        if (sleeping) {
+            LockSupport.unpark(thread);
+        }
     }
 
     /**
@@ -81,21 +91,30 @@ public final class JournalPublisher implements AutoCloseable {
     }
 
     private void run() {
+        long idleSince = System.nanoTime();
         while (true) {
-            CommittedTransaction tx;
-            try {
-                tx = queue.take();
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (tx == STOP) {
-                return;
+            CommittedTransaction tx = queue.poll();
+            if (tx == null) {
+                if (stopping) {
+                    return;
+                }
+                if (System.nanoTime() - idleSince < QUIET_BEFORE_SLEEP_NANOS) {
+                    LockSupport.parkNanos(POLL_NANOS);
+                } else {
+                    sleeping = true;
+                    if (queue.isEmpty() && !stopping) {
+                        LockSupport.park();
+                    }
+                    sleeping = false;
+                }
+                continue;
             }
             try {
                 publish(tx);
             } catch (Throwable e) {
                 fail(tx, e);
             }
+            idleSince = System.nanoTime();
         }
     }
 
@@ -136,7 +155,8 @@ public final class JournalPublisher implements AutoCloseable {
     /** Publishes what is queued, then stops. */
     @Override
     public void close() {
-        queue.add(STOP);
+        stopping = true;
+        LockSupport.unpark(thread);
         try {
             thread.join();
             flush(Duration.ofSeconds(30));

@@ -25,6 +25,7 @@ final class TrackedDatabase {
     private static final Logger log = LoggerFactory.getLogger(TrackedDatabase.class);
     private static final int HEADER_BYTES = 100;
     private static final int CHANGE_COUNTER_OFFSET = 24;
+    private static final long PAGE_CACHE_BYTES = 4L << 20;
 
     final String path;
     final String dbId;
@@ -37,6 +38,9 @@ final class TrackedDatabase {
     private boolean verified;
     private long lastLsn;
     private int expectedChangeCounter;
+    /** Size in pages after our last commit; -1 when unknown (first use, outside change, recovery). */
+    private long committedPages = -1;
+    private final PageCache cache = new PageCache(PAGE_CACHE_BYTES);
     private volatile boolean needsBase;
 
     /** The chain's checksum after the last entry the publisher built; publisher thread only. */
@@ -104,7 +108,14 @@ final class TrackedDatabase {
         }
         int pgno = (int) (offset / pageSize) + 1;
         if (!tx.preImages.containsKey(pgno)) {
-            tx.preImages.put(pgno, pgno <= tx.originalPages ? file.read(offset, pageSize) : null);
+            byte[] pre = null;
+            if (pgno <= tx.originalPages) {
+                pre = tx.recovery ? null : cache.get(pgno);
+                if (pre == null) {
+                    pre = file.read(offset, pageSize);
+                }
+            }
+            tx.preImages.put(pgno, pre);
         }
         tx.postImages.put(pgno, buffer.reinterpret(amount).toArray(ValueLayout.JAVA_BYTE));
     }
@@ -179,6 +190,15 @@ final class TrackedDatabase {
         if (kind == CommittedTransaction.Kind.BASE) {
             needsBase = false;
         }
+        if (kind == CommittedTransaction.Kind.DIFF) {
+            cache.removeBeyond(pageCount);
+            for (Map.Entry<Integer, byte[]> page : post.headMap(pageCount, true).entrySet()) {
+                cache.put(page.getKey(), page.getValue());
+            }
+        } else {
+            cache.clear();
+        }
+        committedPages = pageCount;
         long lsn = ++lastLsn;
         byte[] first = post.get(1);
         if (first != null && first.length >= HEADER_BYTES) {
@@ -194,27 +214,34 @@ final class TrackedDatabase {
         publisher.enqueue(new CommittedTransaction(this, lsn, kind, pageSize, pageCount, System.currentTimeMillis(), pre, post));
     }
 
+    /**
+     * Starts capturing a transaction. One read of the database header per transaction: its file change
+     * counter tells whether anyone wrote the file since our last commit, which keeps the cached page images
+     * and page count trustworthy.
+     */
     private TransactionCapture begin(OpenFile file, boolean recovery) throws Throwable {
-        long fileSize = file.size();
-        byte[] header = fileSize >= HEADER_BYTES ? file.read(0, HEADER_BYTES) : new byte[0];
+        byte[] header = file.read(0, HEADER_BYTES); // zeros past the end of a new, empty file
         int pageSize = PageChecksum.headerPageSize(header);
         if (!JournalContract.isValidPageSize(pageSize)) {
             pageSize = 0;
         }
-        int changeCounter = header.length > 0 ? ByteBuffer.wrap(header).getInt(CHANGE_COUNTER_OFFSET) : 0;
+        int changeCounter = ByteBuffer.wrap(header).getInt(CHANGE_COUNTER_OFFSET);
         // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
         if (!recovery) {
             if (!verified) {
-                verifyAgainstState(file, pageSize, fileSize);
+                verifyAgainstState(file, pageSize, file.size());
                 verified = true;
             } else if (changeCounter != expectedChangeCounter) {
                 log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (file change counter {}, expected {});"
                         + " the next commit publishes a base entry", dbId, path, changeCounter, expectedChangeCounter);
                 needsBase = true;
+                committedPages = -1;
+                cache.clear();
             }
             expectedChangeCounter = changeCounter;
         }
-        capture = new TransactionCapture(file.address(), pageSize, pageSize == 0 ? 0 : fileSize / pageSize, recovery);
+        long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
+        capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
         return capture;
     }
 
@@ -228,6 +255,8 @@ final class TrackedDatabase {
                 checksum ^= PageChecksum.of(page.getKey(), page.getValue());
             }
         }
+        committedPages = pageCount;
+        cache.clear();
         if (state != null && state.dbId().equals(dbId) && state.checksum() == checksum && state.pageCount() == pageCount
                 && (pageCount == 0 || state.pageSize() == pageSize)) {
             lastLsn = state.lsn();
