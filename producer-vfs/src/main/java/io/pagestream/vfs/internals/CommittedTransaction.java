@@ -1,7 +1,6 @@
 package io.pagestream.vfs.internals;
 
 import java.util.Map;
-import java.util.SortedMap;
 
 /**
  * A committed transaction handed from the committing thread to the publisher: raw page images only,
@@ -19,7 +18,7 @@ record CommittedTransaction(
         int pageCount,
         long commitTimeMillis,
         Map<Integer, byte[]> preImages,
-        SortedMap<Integer, byte[]> postImages) {
+        Map<Integer, byte[]> postImages) {
 
     enum Kind {
         DIFF,

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Turns a committed transaction's page images into a journal entry, advancing the chain checksum. */
 final class EntryBuilder {
@@ -23,7 +24,7 @@ final class EntryBuilder {
         long checksum;
         if (tx.kind() == CommittedTransaction.Kind.DIFF) {
             checksum = preChecksum;
-            for (Map.Entry<Integer, byte[]> page : tx.postImages().entrySet()) {
+            for (Map.Entry<Integer, byte[]> page : new TreeMap<>(tx.postImages()).entrySet()) {
                 int pgno = page.getKey();
                 byte[] post = page.getValue();
                 byte[] pre = tx.preImages().get(pgno);
@@ -43,7 +44,7 @@ final class EntryBuilder {
             }
         } else {
             checksum = JournalContract.EMPTY_CHECKSUM;
-            for (Map.Entry<Integer, byte[]> page : tx.postImages().entrySet()) {
+            for (Map.Entry<Integer, byte[]> page : new TreeMap<>(tx.postImages()).entrySet()) {
                 checksum ^= PageChecksum.of(page.getKey(), page.getValue());
                 deltas.add(PageDiff.fullPage(page.getKey(), page.getValue()));
             }

@@ -6,8 +6,6 @@ import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.vfs.JournalSink;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -16,8 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes committed transactions off the commit path: one thread, in commit order, computes checksums and
- * deltas, encodes entries and sends them to the sink; acknowledged positions go to each database's
- * state file on another thread.
+ * deltas, encodes entries and sends them to the sink; each acknowledgement records the database's position
+ * in its state file.
  */
 public final class JournalPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
@@ -31,7 +29,6 @@ public final class JournalPublisher implements AutoCloseable {
     private volatile boolean sleeping;
     private volatile boolean stopping;
     private final Thread thread;
-    private final ExecutorService stateWriter;
     private final Object progress = new Object();
     private long enqueued;
     private long completed;
@@ -39,11 +36,6 @@ public final class JournalPublisher implements AutoCloseable {
 
     public JournalPublisher(JournalSink sink, String name) {
         this.sink = sink;
-        this.stateWriter = Executors.newSingleThreadExecutor(runnable -> {
-            Thread t = new Thread(runnable, name + "-state");
-            t.setDaemon(true);
-            return t;
-        });
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
@@ -59,7 +51,7 @@ public final class JournalPublisher implements AutoCloseable {
     }
 
     /**
-     * Waits until every transaction committed so far is acknowledged (or failed) and its position written.
+     * Waits until every transaction committed so far is acknowledged (or failed) and its position recorded.
      *
      * @return false on timeout
      */
@@ -75,12 +67,7 @@ public final class JournalPublisher implements AutoCloseable {
                 TimeUnit.NANOSECONDS.timedWait(progress, left);
             }
         }
-        try {
-            stateWriter.submit(() -> {}).get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-            return true;
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            return false;
-        }
+        return true;
     }
 
     /** Entries that could not be published since start. */
@@ -129,7 +116,7 @@ public final class JournalPublisher implements AutoCloseable {
             if (error != null) {
                 fail(tx, error);
             } else {
-                db.acknowledged(position, stateWriter);
+                db.acknowledged(position);
                 done(false);
             }
         });
@@ -163,6 +150,5 @@ public final class JournalPublisher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        stateWriter.shutdown();
     }
 }

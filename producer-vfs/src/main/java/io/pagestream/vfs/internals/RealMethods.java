@@ -80,7 +80,14 @@ final class RealMethods {
         if (rc != SqliteNative.SQLITE_OK && rc != SqliteNative.SQLITE_IOERR_SHORT_READ) {
             throw new IOException("xRead of " + length + " bytes at " + offset + " failed with SQLite code " + rc);
         }
-        return buffer.asSlice(0, length).toArray(JAVA_BYTE);
+        return copyOf(buffer, length);
+    }
+
+    /** Copies native bytes to a new array (MemorySegment.toArray costs a reflective class-name lookup per call). */
+    static byte[] copyOf(MemorySegment source, int length) {
+        byte[] out = new byte[length];
+        MemorySegment.copy(source, JAVA_BYTE, 0, out, 0, length);
+        return out;
     }
 
     /** A per-thread native buffer: the commit path reads pages on every transaction. */

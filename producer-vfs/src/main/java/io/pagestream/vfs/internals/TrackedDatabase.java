@@ -3,13 +3,10 @@ package io.pagestream.vfs.internals;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +30,6 @@ final class TrackedDatabase {
     private final JournalPublisher publisher;
     private final CommitObserver observer;
 
-    private final AtomicReference<WriterStateFile.State> unwrittenState = new AtomicReference<>();
     private volatile TransactionCapture capture;
     private boolean verified;
     private long lastLsn;
@@ -59,16 +55,9 @@ final class TrackedDatabase {
         needsBase = true;
     }
 
-    /** Kafka acknowledged an entry: record the position, coalescing writes that queue up behind each other. */
-    void acknowledged(WriterStateFile.State state, Executor stateWriter) {
-        if (unwrittenState.getAndSet(state) == null) {
-            stateWriter.execute(() -> {
-                WriterStateFile.State latest = unwrittenState.getAndSet(null);
-                if (latest != null) {
-                    stateFile.write(latest);
-                }
-            });
-        }
+    /** Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}). */
+    void acknowledged(WriterStateFile.State state) {
+        stateFile.write(state);
     }
 
     void afterLock(OpenFile file, int previousLevel, int level) throws Throwable {
@@ -117,7 +106,7 @@ final class TrackedDatabase {
             }
             tx.preImages.put(pgno, pre);
         }
-        tx.postImages.put(pgno, buffer.reinterpret(amount).toArray(ValueLayout.JAVA_BYTE));
+        tx.postImages.put(pgno, RealMethods.copyOf(buffer.reinterpret(amount), amount));
     }
 
     synchronized void beforeTruncate(OpenFile file, long size) throws Throwable {
@@ -131,7 +120,7 @@ final class TrackedDatabase {
         for (long pgno = keep + 1; pgno <= current; pgno++) {
             tx.preImages.computeIfAbsent((int) pgno, p -> readUnchecked(file, (p - 1L) * pageSize, pageSize));
         }
-        tx.postImages.tailMap((int) keep, false).clear();
+        tx.postImages.keySet().removeIf(pgno -> pgno > keep);
     }
 
     /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is durable locally; the lock is still held. */
@@ -157,7 +146,7 @@ final class TrackedDatabase {
         }
         int pageSize;
         Map<Integer, byte[]> pre = tx.preImages;
-        TreeMap<Integer, byte[]> post;
+        Map<Integer, byte[]> post;
         if (kind == CommittedTransaction.Kind.DIFF) {
             pageSize = tx.pageSize;
             post = tx.postImages;
@@ -191,9 +180,13 @@ final class TrackedDatabase {
             needsBase = false;
         }
         if (kind == CommittedTransaction.Kind.DIFF) {
-            cache.removeBeyond(pageCount);
-            for (Map.Entry<Integer, byte[]> page : post.headMap(pageCount, true).entrySet()) {
-                cache.put(page.getKey(), page.getValue());
+            if (pageCount < tx.originalPages) {
+                cache.removeBeyond(pageCount);
+            }
+            for (Map.Entry<Integer, byte[]> page : post.entrySet()) {
+                if (page.getKey() <= pageCount) {
+                    cache.put(page.getKey(), page.getValue());
+                }
             }
         } else {
             cache.clear();

@@ -2,7 +2,6 @@ package io.pagestream.vfs.internals;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.TreeMap;
 
 /** Pages a write transaction touched, captured on the committing thread. */
 final class TransactionCapture {
@@ -16,7 +15,7 @@ final class TransactionCapture {
     /** A write did not fit the page grid (page-size change): the commit ships every page. */
     boolean rewrite;
     final Map<Integer, byte[]> preImages = new HashMap<>();
-    final TreeMap<Integer, byte[]> postImages = new TreeMap<>();
+    final Map<Integer, byte[]> postImages = new HashMap<>();
 
     TransactionCapture(long owner, int pageSize, long originalPages, boolean recovery) {
         this.owner = owner;

@@ -4,6 +4,7 @@ import io.pagestream.schemas.PagestreamException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -17,8 +18,10 @@ import java.util.zip.CRC32C;
 /**
  * {@code <db>-pagestream} beside a writer database: the last position Kafka acknowledged (LSN, checksum,
  * size), so a reopened writer continues the LSN chain. Two CRC-protected slots written alternately, so a
- * torn write leaves the previous position readable. The file is locked for the JVM's lifetime: one
- * publishing process per database.
+ * torn write leaves the previous position readable. The file is memory-mapped: recording a position is a
+ * few stores into the page cache (it survives the process being killed) and never touches the file
+ * system's journal, which would slow the database's own fsyncs. The file is locked while the database is
+ * tracked: one publishing process per database.
  */
 final class WriterStateFile implements AutoCloseable {
     static final String SUFFIX = "-pagestream";
@@ -34,6 +37,7 @@ final class WriterStateFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
+    private final MappedByteBuffer slots;
     private long sequence;
 
     WriterStateFile(Path databasePath) {
@@ -61,6 +65,12 @@ final class WriterStateFile implements AutoCloseable {
         }
         channel = opened;
         lock = acquired;
+        try {
+            slots = channel.map(FileChannel.MapMode.READ_WRITE, 0, 2L * SLOT_SIZE);
+        } catch (IOException e) {
+            close();
+            throw new UncheckedIOException("cannot map writer state " + path, e);
+        }
     }
 
     private static void closeQuietly(FileChannel channel) {
@@ -81,28 +91,19 @@ final class WriterStateFile implements AutoCloseable {
     synchronized State read() {
         State newest = null;
         long newestSequence = -1;
-        for (int slot = 0; slot < 2; slot++) {
-            ByteBuffer buffer = ByteBuffer.allocate(SLOT_SIZE);
-            try {
-                while (buffer.hasRemaining() && channel.read(buffer, (long) slot * SLOT_SIZE + buffer.position()) > 0) {
-                    // fill
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read writer state " + path, e);
-            }
-            if (buffer.position() < SLOT_SIZE) {
-                continue;
-            }
-            buffer.flip();
+        byte[] slot = new byte[SLOT_SIZE];
+        for (int index = 0; index < 2; index++) {
+            slots.get(index * SLOT_SIZE, slot);
+            ByteBuffer buffer = ByteBuffer.wrap(slot);
             CRC32C crc = new CRC32C();
-            crc.update(buffer.array(), 0, SLOT_SIZE - 4);
+            crc.update(slot, 0, SLOT_SIZE - 4);
             if (buffer.getInt(0) != MAGIC || buffer.get(4) != VERSION || buffer.getInt(SLOT_SIZE - 4) != (int) crc.getValue()) {
                 continue;
             }
             long slotSequence = buffer.getLong(8);
             if (slotSequence > newestSequence) {
-                int idLength = buffer.getShort(48) & 0xFFFF;
-                String dbId = new String(buffer.array(), 50, Math.min(idLength, MAX_DB_ID_BYTES), StandardCharsets.UTF_8);
+                int idLength = Math.min(buffer.getShort(48) & 0xFFFF, MAX_DB_ID_BYTES);
+                String dbId = new String(slot, 50, idLength, StandardCharsets.UTF_8);
                 newest = new State(dbId, buffer.getLong(16), buffer.getLong(24), buffer.getInt(32), buffer.getLong(36));
                 newestSequence = slotSequence;
             }
@@ -111,6 +112,7 @@ final class WriterStateFile implements AutoCloseable {
         return newest;
     }
 
+    /** Records a position in the older slot; the newer one stays intact until this one is complete. */
     synchronized void write(State state) {
         byte[] id = state.dbId().getBytes(StandardCharsets.UTF_8);
         if (id.length > MAX_DB_ID_BYTES) {
@@ -124,19 +126,15 @@ final class WriterStateFile implements AutoCloseable {
         CRC32C crc = new CRC32C();
         crc.update(buffer.array(), 0, SLOT_SIZE - 4);
         buffer.putInt(SLOT_SIZE - 4, (int) crc.getValue());
-        try {
-            long position = (sequence % 2) * SLOT_SIZE;
-            while (buffer.hasRemaining()) {
-                channel.write(buffer, position + buffer.position());
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write writer state " + path, e);
-        }
+        slots.put((int) (sequence % 2) * SLOT_SIZE, buffer.array());
     }
 
     @Override
     public synchronized void close() {
         try {
+            if (slots != null) {
+                slots.force();
+            }
             lock.release();
             channel.close();
         } catch (IOException e) {
