@@ -93,6 +93,7 @@ final class BenchWriterCommand implements Callable<Integer> {
         out.printf("pagestream bench writer%s: %d interleaved block pairs, databases in %s, Kafka %s%n", quick ? " --quick" : "",
                 sizes.blocks(), workDir, noKafka ? "none (--no-kafka)" : broker != null ? "in-process at " + servers : servers);
         try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install()) {
+            warmUp(vfs, workDir, quick ? 5_000 : 20_000);
             for (String sync : List.of("FULL", "OFF")) {
                 int txns = sync.equals("FULL") ? sizes.txnsSyncFull() : sizes.txnsSyncOff();
                 results.add(measure(vfs, sink, workDir, new InsertWorkload(), sync, txns, sizes.blocks(), bytesPerTxn));
@@ -111,6 +112,23 @@ final class BenchWriterCommand implements Callable<Integer> {
         }
         printReport(results, bytesPerTxn);
         return 0;
+    }
+
+    /**
+     * Runs both code paths until the JIT has compiled them, as in a long-running application: the FULL
+     * measurements alone are too few transactions to get the VFS's upcalls out of the interpreter.
+     */
+    private static void warmUp(PagestreamVfs vfs, Path workDir, int txns) throws Exception {
+        try (Connection plain = open("jdbc:sqlite:file:" + workDir.resolve("warmup-plain.db").toAbsolutePath(), "OFF");
+                Connection published = open(vfs.jdbcUrl(workDir.resolve("warmup-vfs.db")), "OFF")) {
+            for (Workload workload : List.of(new InsertWorkload(), new UpdateWorkload(2_000))) {
+                workload.prepare(plain);
+                workload.prepare(published);
+                run(workload, plain, txns, 3);
+                run(workload, published, txns, 3);
+            }
+        }
+        vfs.flush(Duration.ofMinutes(5));
     }
 
     private EmbeddedKafkaBroker startBroker() throws java.io.IOException {

@@ -45,6 +45,7 @@ public final class SqliteNative {
     public static final int SQLITE_LOCK_SHARED = 1;
     public static final int SQLITE_LOCK_RESERVED = 2;
 
+    public static final int SQLITE_FCNTL_CHUNK_SIZE = 6;
     public static final int SQLITE_FCNTL_PRAGMA = 14;
     public static final int SQLITE_FCNTL_COMMIT_PHASETWO = 22;
 

@@ -36,6 +36,7 @@ final class TrackedDatabase {
     private int expectedChangeCounter;
     /** Size in pages after our last commit; -1 when unknown (first use, outside change, recovery). */
     private long committedPages = -1;
+    private boolean sizeFromFile;
     private final PageCache cache = new PageCache(PAGE_CACHE_BYTES);
     private volatile boolean needsBase;
 
@@ -107,6 +108,7 @@ final class TrackedDatabase {
             tx.preImages.put(pgno, pre);
         }
         tx.postImages.put(pgno, RealMethods.copyOf(buffer.reinterpret(amount), amount));
+        tx.pages = Math.max(tx.pages, pgno);
     }
 
     synchronized void beforeTruncate(OpenFile file, long size) throws Throwable {
@@ -121,6 +123,12 @@ final class TrackedDatabase {
             tx.preImages.computeIfAbsent((int) pgno, p -> readUnchecked(file, (p - 1L) * pageSize, pageSize));
         }
         tx.postImages.keySet().removeIf(pgno -> pgno > keep);
+        tx.pages = keep;
+    }
+
+    /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
+    synchronized void chunkSizeSet() {
+        sizeFromFile = true;
     }
 
     /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is durable locally; the lock is still held. */
@@ -130,7 +138,6 @@ final class TrackedDatabase {
             return;
         }
         capture = null;
-        long fileSize = file.size();
         CommittedTransaction.Kind kind = CommittedTransaction.Kind.DIFF;
         if (tx.recovery && !verified) {
             // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
@@ -144,6 +151,8 @@ final class TrackedDatabase {
                 || (tx.postImages.containsKey(1) && PageChecksum.headerPageSize(tx.postImages.get(1)) != tx.pageSize)) {
             kind = CommittedTransaction.Kind.REWRITE;
         }
+        // Page-grid writes and truncations determine the size; ask the file only when something else may have.
+        long fileSize = kind == CommittedTransaction.Kind.DIFF && !sizeFromFile ? tx.pages * tx.pageSize : file.size();
         int pageSize;
         Map<Integer, byte[]> pre = tx.preImages;
         Map<Integer, byte[]> post;

@@ -10,6 +10,8 @@ final class TransactionCapture {
     /** Page size at transaction start; 0 while the database is empty. */
     int pageSize;
     long originalPages;
+    /** The file's size in pages as this transaction's writes and truncations leave it. */
+    long pages;
     /** Started by hot-journal recovery: its pre-images are not the last committed state. */
     final boolean recovery;
     /** A write did not fit the page grid (page-size change): the commit ships every page. */
@@ -21,6 +23,7 @@ final class TransactionCapture {
         this.owner = owner;
         this.pageSize = pageSize;
         this.originalPages = originalPages;
+        this.pages = originalPages;
         this.recovery = recovery;
     }
 

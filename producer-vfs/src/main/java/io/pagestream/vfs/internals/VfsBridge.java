@@ -280,6 +280,8 @@ public final class VfsBridge {
                 if (refused != null) {
                     return refused;
                 }
+            } else if (op == SqliteNative.SQLITE_FCNTL_CHUNK_SIZE) {
+                open.db.chunkSizeSet();
             } else if (op == SqliteNative.SQLITE_FCNTL_COMMIT_PHASETWO) {
                 try {
                     open.db.onCommit(open);
