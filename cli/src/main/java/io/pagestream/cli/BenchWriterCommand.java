@@ -2,6 +2,7 @@ package io.pagestream.cli;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.schemas.JournalRecord;
+import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.JournalSink;
 import io.pagestream.vfs.KafkaJournalSink;
 import io.pagestream.vfs.PagestreamConfig;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -344,6 +346,11 @@ final class BenchWriterCommand implements Callable<Integer> {
         @Override
         public java.util.concurrent.CompletableFuture<Void> send(List<JournalRecord> records) {
             return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public Optional<JournalPosition> lastPosition(String dbId) {
+            return Optional.empty();
         }
 
         @Override

@@ -1,8 +1,10 @@
 package io.pagestream.cli;
 
 import io.pagestream.schemas.JournalRecord;
+import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.JournalSink;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -27,6 +29,11 @@ final class MeasuringJournalSink implements JournalSink {
     long bytes(String dbId) {
         LongAdder adder = bytes.get(dbId);
         return adder == null ? 0 : adder.sum();
+    }
+
+    @Override
+    public Optional<JournalPosition> lastPosition(String dbId) {
+        return delegate.lastPosition(dbId);
     }
 
     @Override

@@ -3,9 +3,10 @@ package io.pagestream.vfs;
 import io.pagestream.schemas.JournalRecord;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
-/** A {@link JournalSink} that keeps records in memory, acknowledging each at once. For tests. */
+/** A {@link JournalSink} that keeps records in memory, acknowledging each at once. For tests; one instance may serve several installations in turn, like a topic outliving its writers. */
 public final class InMemoryJournalSink implements JournalSink {
     private final List<JournalRecord> records = new ArrayList<>();
     private final int maxRecordBytes;
@@ -18,6 +19,17 @@ public final class InMemoryJournalSink implements JournalSink {
     public synchronized CompletableFuture<Void> send(List<JournalRecord> batch) {
         records.addAll(batch);
         return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public synchronized Optional<JournalPosition> lastPosition(String dbId) {
+        for (int i = records.size() - 1; i >= 0; i--) {
+            Optional<JournalPosition> position = JournalPositions.of(records.get(i));
+            if (records.get(i).key().equals(dbId) && position.isPresent()) {
+                return position;
+            }
+        }
+        return Optional.empty();
     }
 
     @Override

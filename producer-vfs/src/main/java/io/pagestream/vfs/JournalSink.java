@@ -2,6 +2,7 @@ package io.pagestream.vfs;
 
 import io.pagestream.schemas.JournalRecord;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -15,6 +16,12 @@ public interface JournalSink extends AutoCloseable {
      * @return completes when every record is acknowledged, exceptionally when any cannot be
      */
     CompletableFuture<Void> send(List<JournalRecord> records);
+
+    /**
+     * The newest entry of {@code dbId} already in the journal, read back from the journal itself; used when a
+     * writer's recorded position is missing or does not match its file, so the LSN chain never reuses a number.
+     */
+    Optional<JournalPosition> lastPosition(String dbId);
 
     /** The largest record value this sink accepts; larger entries are fragmented to fit. */
     int maxRecordBytes();

@@ -1,22 +1,35 @@
 package io.pagestream.vfs;
 
+import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.PagestreamConfigException;
+import io.pagestream.schemas.RetriablePagestreamException;
 import io.pagestream.vfs.internals.TopicVerifier;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Arrays;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -27,6 +40,8 @@ public final class KafkaJournalSink implements JournalSink {
     private final Producer<byte[], byte[]> producer;
     private final String topic;
     private final int maxRecordBytes;
+    private final Map<String, Object> consumerSettings;
+    private final long timeoutMs;
 
     public KafkaJournalSink(PagestreamConfig config) {
         List<String> servers = config.getList(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG);
@@ -36,7 +51,17 @@ public final class KafkaJournalSink implements JournalSink {
         this.topic = config.topic();
         this.maxRecordBytes = config.recordMaxBytes();
         Map<String, Object> settings = producerSettings(config, servers);
-        long timeoutMs = config.getLong(PagestreamConfig.STARTUP_TIMEOUT_MS_CONFIG);
+        this.timeoutMs = config.getLong(PagestreamConfig.STARTUP_TIMEOUT_MS_CONFIG);
+        this.consumerSettings = new HashMap<>();
+        for (Map.Entry<String, Object> setting : settings.entrySet()) {
+            if (ConsumerConfig.configNames().contains(setting.getKey())) {
+                consumerSettings.put(setting.getKey(), setting.getValue());
+            }
+        }
+        consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-writer-position");
+        consumerSettings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        consumerSettings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        consumerSettings.remove(ConsumerConfig.GROUP_ID_CONFIG);
         Map<String, Object> adminSettings = new HashMap<>();
         for (Map.Entry<String, Object> setting : settings.entrySet()) {
             if (AdminClientConfig.configNames().contains(setting.getKey())) {
@@ -107,6 +132,57 @@ public final class KafkaJournalSink implements JournalSink {
             acks.add(ack);
         }
         return acks.size() == 1 ? acks.getFirst() : CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Scans the tail of the db id's partition backwards in growing windows for its newest entry (or final
+     * fragment), reading only headers. Runs once per database per process, and only when the recorded position
+     * is missing or does not match the file.
+     */
+    @Override
+    public Optional<JournalPosition> lastPosition(String dbId) {
+        byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        try (Consumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(consumerSettings, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            int partitions = consumer.partitionsFor(topic, Duration.ofMillis(timeoutMs)).size();
+            TopicPartition partition = new TopicPartition(topic, Utils.toPositive(Utils.murmur2(key)) % partitions);
+            List<TopicPartition> assigned = List.of(partition);
+            consumer.assign(assigned);
+            long begin = consumer.beginningOffsets(assigned).get(partition);
+            long upper = consumer.endOffsets(assigned).get(partition);
+            for (long window = 256; upper > begin; window *= 2) {
+                long lower = Math.max(begin, upper - window);
+                consumer.seek(partition, lower);
+                Optional<JournalPosition> newest = Optional.empty();
+                while (consumer.position(partition) < upper) {
+                    if (System.nanoTime() > deadline) {
+                        throw new RetriablePagestreamException("reading the journal position of db " + dbId + " from '"
+                                + topic + "' took longer than " + timeoutMs + " ms", null);
+                    }
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                        if (record.offset() < upper && Arrays.equals(record.key(), key)) {
+                            Optional<JournalPosition> position = JournalPositions.of(header(record, JournalContract.HEADER_LSN),
+                                    header(record, JournalContract.HEADER_POST_CHECKSUM));
+                            newest = position.isPresent() ? position : newest;
+                        }
+                    }
+                }
+                if (newest.isPresent()) {
+                    return newest;
+                }
+                upper = lower;
+            }
+            return Optional.empty();
+        } catch (KafkaException e) {
+            throw new RetriablePagestreamException("cannot read the journal position of db " + dbId + " from '" + topic
+                    + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.US_ASCII);
     }
 
     @Override

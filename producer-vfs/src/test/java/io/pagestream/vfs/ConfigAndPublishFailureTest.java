@@ -10,11 +10,9 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,47 +50,115 @@ class ConfigAndPublishFailureTest {
         }
     }
 
+    /** An in-memory journal that refuses the entries whose LSN {@code failing} names. */
+    private static final class FlakySink implements JournalSink {
+        final InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
+        volatile java.util.function.LongPredicate failing = lsn -> false;
+
+        @Override
+        public CompletableFuture<Void> send(List<JournalRecord> records) {
+            long lsn = Long.parseLong(new String(records.getFirst().headers().get(1).value(), java.nio.charset.StandardCharsets.US_ASCII));
+            if (failing.test(lsn)) {
+                return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
+            }
+            return journal.send(records);
+        }
+
+        @Override
+        public java.util.Optional<JournalPosition> lastPosition(String dbId) {
+            return journal.lastPosition(dbId);
+        }
+
+        @Override
+        public int maxRecordBytes() {
+            return journal.maxRecordBytes();
+        }
+
+        @Override
+        public void close() {}
+    }
+
     @Test
     void failedPublishIsCountedAndTheNextCommitPublishesABaseEntry() throws Exception {
-        AtomicBoolean failing = new AtomicBoolean();
-        List<JournalRecord> published = new ArrayList<>();
-        JournalSink sink = new JournalSink() {
-            @Override
-            public synchronized CompletableFuture<Void> send(List<JournalRecord> records) {
-                if (failing.get()) {
-                    return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
-                }
-                published.addAll(records);
-                return CompletableFuture.completedFuture(null);
-            }
-
-            @Override
-            public int maxRecordBytes() {
-                return 1 << 20;
-            }
-
-            @Override
-            public void close() {}
-        };
+        FlakySink sink = new FlakySink();
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "failing")).sink(sink).install();
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(dir.resolve("f.db")));
                 Statement s = c.createStatement()) {
             s.execute("create table t(x)");
             s.execute("insert into t values (1)");
             assertThat(vfs.flush(Duration.ofSeconds(5))).isTrue();
-            failing.set(true);
+            sink.failing = lsn -> true;
             s.execute("insert into t values (2)");
             assertThat(vfs.flush(Duration.ofSeconds(5))).isTrue();
             assertThat(vfs.failedEntries()).isEqualTo(1);
-            failing.set(false);
+            sink.failing = lsn -> false;
             s.execute("insert into t values (3)");
             assertThat(vfs.flush(Duration.ofSeconds(5))).isTrue();
         }
-        JournalReplay replay = new JournalReplay(dir);
-        replay.applyAll(published, (entry, file) -> {});
-        var entries = replay.replica("f.db").entries;
-        assertThat(entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList()).containsExactly("1B", "2", "4B");
-        assertThat(java.nio.file.Files.readAllBytes(replay.replica("f.db").file))
-                .isEqualTo(java.nio.file.Files.readAllBytes(dir.resolve("f.db")));
+        assertThat(replayed(sink.journal.records(), "f.db")).containsExactly("1B", "2", "4B");
+    }
+
+    @Test
+    void aFailedEntryStillOwesABaseAfterLaterDiffsWereAcknowledgedAndTheWriterRestarted() throws Exception {
+        // LSN 2 fails only after LSN 3 was acknowledged, as when a Kafka batch expires behind a newer one.
+        CompletableFuture<Void> lsn2 = new CompletableFuture<>();
+        InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
+        JournalSink sink = new JournalSink() {
+            @Override
+            public CompletableFuture<Void> send(List<JournalRecord> records) {
+                String lsn = new String(records.getFirst().headers().get(1).value(), java.nio.charset.StandardCharsets.US_ASCII);
+                if (lsn.equals("2")) {
+                    return lsn2;
+                }
+                CompletableFuture<Void> sent = journal.send(records);
+                if (lsn.equals("3")) {
+                    sent = sent.thenRun(() -> lsn2.completeExceptionally(new IllegalStateException("batch expired")));
+                }
+                return sent;
+            }
+
+            @Override
+            public java.util.Optional<JournalPosition> lastPosition(String dbId) {
+                return journal.lastPosition(dbId);
+            }
+
+            @Override
+            public int maxRecordBytes() {
+                return journal.maxRecordBytes();
+            }
+
+            @Override
+            public void close() {}
+        };
+        Path db = dir.resolve("owed.db");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "owed-1")).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(x)");
+            s.execute("insert into t values (1)"); // LSN 2: lost
+            s.execute("insert into t values (2)"); // LSN 3: acknowledged, a diff after the gap
+            assertThat(vfs.flush(Duration.ofSeconds(5))).isTrue();
+            assertThat(vfs.failedEntries()).isEqualTo(1);
+        }
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "owed-2")).sink(journal).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("insert into t values (3)");
+            assertThat(vfs.flush(Duration.ofSeconds(5))).isTrue();
+        }
+        List<String> published = journal.records().stream()
+                .map(r -> new String(r.headers().get(1).value(), java.nio.charset.StandardCharsets.US_ASCII)).toList();
+        assertThat(published).containsExactly("1", "3", "4");
+        // A replica halts at the gap after LSN 1 (skipping the diff LSN 3) until the base entry LSN 4 arrives.
+        List<JournalRecord> resumable = journal.records().stream().filter(r -> !published.get(journal.records().indexOf(r)).equals("3")).toList();
+        assertThat(replayed(resumable, "owed.db")).containsExactly("1B", "4B");
+    }
+
+    /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
+    private List<String> replayed(List<JournalRecord> records, String dbId) throws Exception {
+        JournalReplay replay = new JournalReplay(java.nio.file.Files.createDirectories(dir.resolve("replay-" + dbId)));
+        replay.applyAll(records, (entry, file) -> {});
+        assertThat(java.nio.file.Files.readAllBytes(replay.replica(dbId).file)).isEqualTo(java.nio.file.Files.readAllBytes(dir.resolve(dbId)));
+        return replay.replica(dbId).entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList();
     }
 }

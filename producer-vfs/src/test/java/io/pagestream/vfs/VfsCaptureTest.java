@@ -850,6 +850,41 @@ class VfsCaptureTest {
      * Steps a statement to its end. PRAGMA incremental_vacuum yields a (column-less) row per freed page, and
      * sqlite-jdbc's execute() steps only once, so it would free a single page.
      */
+    @Test
+    void rollbackThatLeavesPagesChangedThroughAnAttachedOffJournalRebases() throws Exception {
+        // journal_mode=OFF is refused when asked of a Pagestream database, but an unqualified PRAGMA on a plain main
+        // database applies it to attached ones too; a rollback then cannot restore the spilled pages.
+        Path main = dir.resolve("plain-main.db");
+        Path side = dir.resolve("side.db");
+        try (Harness h = new Harness()) {
+            try (Connection c = plainConnection(main)) {
+                exec(c, "ATTACH DATABASE 'file:" + side.toAbsolutePath() + "?vfs=" + h.vfs.name() + "' AS side");
+                exec(c, "CREATE TABLE side.t(id INTEGER PRIMARY KEY, b BLOB)");
+                tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)"
+                        + " INSERT INTO side.t(id, b) SELECT i, randomblob(1500) FROM n");
+                assertThat(queryString(c, "PRAGMA journal_mode=OFF")).isEqualTo("off");
+                exec(c, "PRAGMA side.cache_size=2");
+                exec(c, "BEGIN", "UPDATE side.t SET b = randomblob(1400) WHERE id % 2 = 0", "ROLLBACK");
+                exec(c, "INSERT INTO side.t(b) VALUES (x'01')");
+            }
+            h.flush();
+            JournalReplay replay = replayVerifyingEveryLsn(h.records(), dir.resolve("replicas"), h.hashes);
+            assertThat(replay.replica("side.db").entries.getLast().getBase()).as("rebased after the broken rollback").isTrue();
+            assertIdentical(replay.replica("side.db").file, side);
+        }
+    }
+
+    @Test
+    void dbIdTooLongForTheStateFileIsRefused() throws Exception {
+        try (Harness h = new Harness()) {
+            assertThatThrownBy(() -> {
+                try (Connection c = h.connect(dir.resolve("long.db"), "x".repeat(401))) {
+                    exec(c, "CREATE TABLE t(x)");
+                }
+            }).isInstanceOf(SQLException.class);
+        }
+    }
+
     private static void runToCompletion(Connection c, String sql) throws SQLException {
         try (java.sql.Statement statement = c.createStatement()) {
             statement.executeUpdate(sql);

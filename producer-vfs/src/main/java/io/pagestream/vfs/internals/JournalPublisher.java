@@ -3,9 +3,11 @@ package io.pagestream.vfs.internals;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.JournalSink;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -70,6 +72,18 @@ public final class JournalPublisher implements AutoCloseable {
         return true;
     }
 
+    /** A committed transaction could not even be captured (e.g. out of memory): counted as a failed entry. */
+    void captureFailed() {
+        synchronized (progress) {
+            failed++;
+        }
+    }
+
+    /** The newest entry of a database already in the journal (see {@link JournalSink#lastPosition}). */
+    Optional<JournalPosition> lastPosition(String dbId) {
+        return sink.lastPosition(dbId);
+    }
+
     /** Entries that could not be published since start. */
     public long failedCount() {
         synchronized (progress) {
@@ -111,22 +125,32 @@ public final class JournalPublisher implements AutoCloseable {
         db.chainChecksum = entry.getPostChecksum();
         List<JournalRecord> records = JournalCodec.toRecords(entry, sink.maxRecordBytes());
         WriterStateFile.State position = new WriterStateFile.State(db.dbId, entry.getLsn(), entry.getPostChecksum(),
-                entry.getPageSize(), entry.getPageCount());
+                entry.getPageSize(), entry.getPageCount(), false);
         sink.send(records).whenComplete((ignored, error) -> {
             if (error != null) {
                 fail(tx, error);
-            } else {
-                db.acknowledged(position);
+                return;
+            }
+            try {
+                db.acknowledged(position, entry.getBase());
+            } catch (RuntimeException e) {
+                log.error("pagestream: recording the position of db {} LSN {} failed", db.dbId, entry.getLsn(), e);
+            } finally {
                 done(false);
             }
         });
     }
 
     private void fail(CommittedTransaction tx, Throwable error) {
-        log.error("pagestream: publishing db {} LSN {} failed; the next commit of this db publishes a base entry so"
-                + " replicas can resume after the gap", tx.db().dbId, tx.lsn(), error);
-        tx.db().requireBase();
-        done(true);
+        try {
+            log.error("pagestream: publishing db {} LSN {} failed; the next commit of this db publishes a base entry so"
+                    + " replicas can resume after the gap", tx.db().dbId, tx.lsn(), error);
+            tx.db().publishFailed();
+        } catch (RuntimeException | Error e) {
+            tx.db().requireBase();
+        } finally {
+            done(true);
+        }
     }
 
     private void done(boolean failure) {

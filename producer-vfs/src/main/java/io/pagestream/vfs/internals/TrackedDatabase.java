@@ -2,10 +2,11 @@ package io.pagestream.vfs.internals;
 
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
+import io.pagestream.vfs.JournalPosition;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,8 +22,14 @@ import org.slf4j.LoggerFactory;
 final class TrackedDatabase {
     private static final Logger log = LoggerFactory.getLogger(TrackedDatabase.class);
     private static final int HEADER_BYTES = 100;
-    private static final int CHANGE_COUNTER_OFFSET = 24;
     private static final long PAGE_CACHE_BYTES = 4L << 20;
+    /**
+     * Heap a transaction's page images may take before capture drops them and publishes the whole database
+     * instead; and the largest database such a whole-database entry may hold (building it takes about four
+     * times its size). Running out of memory inside a VFS upcall would abort the JVM, so both stay well clear.
+     */
+    private static final long CAPTURE_BUDGET = Runtime.getRuntime().maxMemory() / 8;
+    private static final long WHOLE_DATABASE_BUDGET = Runtime.getRuntime().maxMemory() / 5;
 
     final String path;
     final String dbId;
@@ -33,12 +40,15 @@ final class TrackedDatabase {
     private volatile TransactionCapture capture;
     private boolean verified;
     private long lastLsn;
-    private int expectedChangeCounter;
+    /** Database header (first 100 bytes) after our last commit; another writer changes it (change counter). */
+    private byte[] expectedHeader;
     /** Size in pages after our last commit; -1 when unknown (first use, outside change, recovery). */
     private long committedPages = -1;
     private boolean sizeFromFile;
     private final PageCache cache = new PageCache(PAGE_CACHE_BYTES);
     private volatile boolean needsBase;
+    /** Publisher and producer-callback threads: a failed entry awaits its base entry. */
+    private volatile boolean baseOwed;
 
     /** The chain's checksum after the last entry the publisher built; publisher thread only. */
     long chainChecksum;
@@ -51,14 +61,30 @@ final class TrackedDatabase {
         this.stateFile = new WriterStateFile(java.nio.file.Path.of(path));
     }
 
-    /** The next commit must publish a base entry (publishing failed, or the file changed outside the VFS). */
+    /** The next commit must publish a base entry (capture failed, or the file changed outside the VFS). */
     void requireBase() {
         needsBase = true;
     }
 
+    /**
+     * An entry could not be published: the journal has a gap only a base entry closes. Recorded in the state
+     * file too, so a restart owes the base even if later diffs were acknowledged. Publisher thread.
+     */
+    void publishFailed() {
+        baseOwed = true;
+        needsBase = true;
+        WriterStateFile.State last = stateFile.read();
+        if (last != null) {
+            stateFile.write(last.withBaseOwed());
+        }
+    }
+
     /** Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}). */
-    void acknowledged(WriterStateFile.State state) {
-        stateFile.write(state);
+    void acknowledged(WriterStateFile.State position, boolean base) {
+        if (base) {
+            baseOwed = false;
+        }
+        stateFile.write(baseOwed ? position.withBaseOwed() : position);
     }
 
     void afterLock(OpenFile file, int previousLevel, int level) throws Throwable {
@@ -77,10 +103,50 @@ final class TrackedDatabase {
         if (current != null && level < SqliteNative.SQLITE_LOCK_RESERVED && current.owner == file.address()) {
             synchronized (this) {
                 if (capture == current) {
-                    capture = null; // rolled back: SQLite restored the pages before releasing the lock
+                    capture = null;
+                    if (!restored(current)) {
+                        // A rollback that did not restore every page (journal_mode=OFF reached through an attached
+                        // database): the file no longer matches the chain.
+                        log.warn("pagestream: db {} ({}): a rolled-back transaction left pages changed; the next commit"
+                                + " publishes a base entry", dbId, path);
+                        forgetFileState();
+                    }
                 }
             }
         }
+    }
+
+    /** Whether a rolled-back transaction left every page it wrote as it was. */
+    private static boolean restored(TransactionCapture tx) {
+        if (tx.rewrite) {
+            return false; // no page images kept: cannot tell
+        }
+        if (tx.recovery) {
+            return true; // hot-journal playback restores the committed pages by construction
+        }
+        for (Map.Entry<Integer, byte[]> page : tx.postImages.entrySet()) {
+            if (!Arrays.equals(tx.preImages.get(page.getKey()), page.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Capture failed part-way (e.g. out of memory): free its images; the commit will read every page. */
+    void abandonCapture() {
+        needsBase = true;
+        TransactionCapture tx = capture;
+        if (tx != null) {
+            tx.switchToRewrite();
+        }
+    }
+
+    /** The file may differ from what the chain describes: rebase, and trust nothing cached about it. */
+    private void forgetFileState() {
+        needsBase = true;
+        committedPages = -1;
+        expectedHeader = null;
+        cache.clear();
     }
 
     synchronized void beforeWrite(OpenFile file, MemorySegment buffer, int amount, long offset) throws Throwable {
@@ -98,6 +164,13 @@ final class TrackedDatabase {
         }
         int pgno = (int) (offset / pageSize) + 1;
         if (!tx.preImages.containsKey(pgno)) {
+            tx.bytes += 2L * pageSize;
+            if (tx.bytes > CAPTURE_BUDGET) {
+                log.warn("pagestream: a transaction of db {} changes more than {} MiB of pages; it is published as a"
+                        + " whole-database entry", dbId, CAPTURE_BUDGET >> 20);
+                tx.switchToRewrite();
+                return;
+            }
             byte[] pre = null;
             if (pgno <= tx.originalPages) {
                 pre = tx.recovery ? null : cache.get(pgno);
@@ -178,7 +251,17 @@ final class TrackedDatabase {
             byte[] header = file.read(0, HEADER_BYTES);
             pageSize = PageChecksum.headerPageSize(header);
             if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
-                log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published", dbId, path);
+                log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published",
+                        dbId, path);
+                forgetFileState();
+                return;
+            }
+            if (fileSize > WHOLE_DATABASE_BUDGET) {
+                log.error("pagestream: db {} ({}) needs a whole-database entry but is {} MiB, more than this JVM can build"
+                        + " ({} MiB, a fifth of the heap); not published — give the JVM more heap", dbId, path,
+                        fileSize >> 20, WHOLE_DATABASE_BUDGET >> 20);
+                publisher.captureFailed();
+                forgetFileState();
                 return;
             }
             post = readAllPages(file, pageSize, fileSize);
@@ -204,7 +287,7 @@ final class TrackedDatabase {
         long lsn = ++lastLsn;
         byte[] first = post.get(1);
         if (first != null && first.length >= HEADER_BYTES) {
-            expectedChangeCounter = ByteBuffer.wrap(first).getInt(CHANGE_COUNTER_OFFSET);
+            expectedHeader = Arrays.copyOf(first, HEADER_BYTES);
         }
         if (observer != null) {
             try {
@@ -227,20 +310,17 @@ final class TrackedDatabase {
         if (!JournalContract.isValidPageSize(pageSize)) {
             pageSize = 0;
         }
-        int changeCounter = ByteBuffer.wrap(header).getInt(CHANGE_COUNTER_OFFSET);
         // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
         if (!recovery) {
             if (!verified) {
                 verifyAgainstState(file, pageSize, file.size());
                 verified = true;
-            } else if (changeCounter != expectedChangeCounter) {
-                log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (file change counter {}, expected {});"
-                        + " the next commit publishes a base entry", dbId, path, changeCounter, expectedChangeCounter);
-                needsBase = true;
-                committedPages = -1;
-                cache.clear();
+            } else if (expectedHeader != null && !Arrays.equals(header, expectedHeader)) {
+                log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (its header differs from the last"
+                        + " commit's); the next commit publishes a base entry", dbId, path);
+                forgetFileState();
             }
-            expectedChangeCounter = changeCounter;
+            expectedHeader = header;
         }
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
@@ -250,32 +330,62 @@ final class TrackedDatabase {
     /** First transaction in this process: does the file still match the position the state file recorded? */
     private void verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
         WriterStateFile.State state = stateFile.read();
-        long checksum = JournalContract.EMPTY_CHECKSUM;
-        long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
-        if (pageSize != 0) {
-            for (Map.Entry<Integer, byte[]> page : readAllPages(file, pageSize, fileSize).entrySet()) {
-                checksum ^= PageChecksum.of(page.getKey(), page.getValue());
-            }
+        if (state != null && !state.dbId().equals(dbId)) {
+            state = null; // the database was renamed: its old position belongs to another chain
         }
+        long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
+        long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
         committedPages = pageCount;
         cache.clear();
-        if (state != null && state.dbId().equals(dbId) && state.checksum() == checksum && state.pageCount() == pageCount
+        baseOwed = state != null && state.baseOwed();
+        if (state != null && !state.baseOwed() && state.checksum() == checksum && state.pageCount() == pageCount
                 && (pageCount == 0 || state.pageSize() == pageSize)) {
-            lastLsn = state.lsn();
-            chainChecksum = checksum;
-            log.info("pagestream: db {} ({}) continues its journal after LSN {}", dbId, path, lastLsn);
+            continueAfter(state.lsn(), checksum, "its recorded position");
             return;
         }
-        if (state == null || !state.dbId().equals(dbId)) {
-            lastLsn = 0;
-            log.info("pagestream: db {} ({}) has no journal position yet; its first commit publishes a base entry", dbId, path);
-        } else {
-            lastLsn = state.lsn();
-            log.warn("pagestream: db {} ({}) does not match its journal position (LSN {}, checksum {} vs file {}): changed"
-                    + " outside the Pagestream VFS; the next commit publishes a base entry", dbId, path, state.lsn(),
-                    JournalContract.hex(state.checksum()), JournalContract.hex(checksum));
+        // The recorded position is missing, behind Kafka (killed before it was recorded) or owes a base entry:
+        // the journal itself says where the chain ends, so no LSN is ever reused.
+        Optional<JournalPosition> published = Optional.empty();
+        try {
+            published = publisher.lastPosition(dbId);
+        } catch (RuntimeException e) {
+            log.warn("pagestream: db {} ({}): cannot read its journal position from Kafka ({}); continuing from the"
+                    + " recorded position", dbId, path, e.getMessage());
         }
+        long recordedLsn = state == null ? 0 : state.lsn();
+        long publishedLsn = published.map(JournalPosition::lsn).orElse(0L);
+        if (!baseOwed && published.isPresent() && publishedLsn >= recordedLsn && published.get().postChecksum() == checksum) {
+            continueAfter(publishedLsn, checksum, "the journal's newest entry");
+            return;
+        }
+        lastLsn = Math.max(recordedLsn, publishedLsn);
         needsBase = true;
+        if (lastLsn == 0) {
+            log.info("pagestream: db {} ({}) has no journal yet; its first commit publishes a base entry", dbId, path);
+        } else {
+            log.warn("pagestream: db {} ({}) does not match the end of its journal (LSN {}{}): the next commit publishes"
+                    + " a base entry", dbId, path, lastLsn, baseOwed ? ", a failed entry owes a base" : ", changed outside the VFS");
+        }
+    }
+
+    private void continueAfter(long lsn, long checksum, String source) {
+        lastLsn = lsn;
+        chainChecksum = checksum;
+        log.info("pagestream: db {} ({}) continues its journal after LSN {} ({})", dbId, path, lsn, source);
+    }
+
+    /** Full-scan checksum in 1 MiB reads, holding no more than one read in memory. */
+    private static long checksumOf(OpenFile file, int pageSize, long pageCount) throws Throwable {
+        long checksum = JournalContract.EMPTY_CHECKSUM;
+        int pagesPerRead = Math.max(1, (1 << 20) / pageSize);
+        for (long first = 1; first <= pageCount; first += pagesPerRead) {
+            int count = (int) Math.min(pagesPerRead, pageCount - first + 1);
+            byte[] chunk = file.read((first - 1) * pageSize, count * pageSize);
+            for (int i = 0; i < count; i++) {
+                checksum ^= PageChecksum.of(first + i, chunk, i * pageSize, pageSize);
+            }
+        }
+        return checksum;
     }
 
     private static TreeMap<Integer, byte[]> readAllPages(OpenFile file, int pageSize, long fileSize) throws Throwable {

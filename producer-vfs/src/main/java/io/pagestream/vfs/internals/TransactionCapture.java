@@ -27,9 +27,13 @@ final class TransactionCapture {
         this.recovery = recovery;
     }
 
+    /** Page-image bytes held, counted once per page captured. */
+    long bytes;
+
     void switchToRewrite() {
         rewrite = true;
         preImages.clear();
         postImages.clear();
+        bytes = 0;
     }
 }

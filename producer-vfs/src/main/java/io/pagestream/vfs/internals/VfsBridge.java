@@ -143,10 +143,14 @@ public final class VfsBridge {
             handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
             return rc;
         } catch (Throwable e) {
-            log.error("pagestream: xOpen of {} failed", string(zName), e);
-            MemorySegment methods = handle.get(ADDRESS, 0);
-            if (!methods.equals(MemorySegment.NULL) && !files.containsKey(handle.address())) {
-                return refuseOpened(realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods)), handle);
+            logQuietly("pagestream: xOpen failed", e);
+            try {
+                MemorySegment methods = handle.get(ADDRESS, 0);
+                if (!methods.equals(MemorySegment.NULL) && !files.containsKey(handle.address())) {
+                    return refuseOpened(realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods)), handle);
+                }
+            } catch (Throwable again) {
+                logQuietly("pagestream: cleaning up a failed xOpen failed", again);
             }
             return SqliteNative.SQLITE_CANTOPEN;
         }
@@ -161,6 +165,9 @@ public final class VfsBridge {
                     throw new PagestreamException("it is already open as db id '" + existing.dbId + "', not '" + dbId + "'");
                 }
                 return existing;
+            }
+            if (dbId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > WriterStateFile.MAX_DB_ID_BYTES) {
+                throw new PagestreamException("db id longer than " + WriterStateFile.MAX_DB_ID_BYTES + " UTF-8 bytes");
             }
             String owner = DB_ID_PATHS.get(dbId);
             if (owner != null) {
@@ -178,7 +185,7 @@ public final class VfsBridge {
         try {
             real.close(handle);
         } catch (Throwable e) {
-            log.error("pagestream: closing a refused file failed", e);
+            logQuietly("pagestream: closing a refused file failed", e);
         }
         handle.set(ADDRESS, 0, MemorySegment.NULL);
         return SqliteNative.SQLITE_CANTOPEN;
@@ -201,7 +208,7 @@ public final class VfsBridge {
             OpenFile open = files.remove(file.address());
             return open.real.close(open.file);
         } catch (Throwable e) {
-            log.error("pagestream: xClose failed", e);
+            logQuietly("pagestream: xClose failed", e);
             return SqliteNative.SQLITE_IOERR_CLOSE;
         }
     }
@@ -216,7 +223,7 @@ public final class VfsBridge {
         try {
             return open.real.write(open.file, buffer, amount, offset);
         } catch (Throwable e) {
-            log.error("pagestream: xWrite failed", e);
+            logQuietly("pagestream: xWrite failed", e);
             return SqliteNative.SQLITE_IOERR_WRITE;
         }
     }
@@ -231,7 +238,7 @@ public final class VfsBridge {
         try {
             return open.real.truncate(open.file, size);
         } catch (Throwable e) {
-            log.error("pagestream: xTruncate failed", e);
+            logQuietly("pagestream: xTruncate failed", e);
             return SqliteNative.SQLITE_IOERR_TRUNCATE;
         }
     }
@@ -242,7 +249,7 @@ public final class VfsBridge {
         try {
             rc = open.real.lock(open.file, level);
         } catch (Throwable e) {
-            log.error("pagestream: xLock failed", e);
+            logQuietly("pagestream: xLock failed", e);
             return SqliteNative.SQLITE_IOERR_LOCK;
         }
         if (rc == SqliteNative.SQLITE_OK) {
@@ -267,7 +274,7 @@ public final class VfsBridge {
             }
             return rc;
         } catch (Throwable e) {
-            log.error("pagestream: xUnlock failed", e);
+            logQuietly("pagestream: xUnlock failed", e);
             return SqliteNative.SQLITE_IOERR_UNLOCK;
         }
     }
@@ -292,7 +299,7 @@ public final class VfsBridge {
             }
             return open.real.fileControl(open.file, op, arg);
         } catch (Throwable e) {
-            log.error("pagestream: xFileControl({}) failed", op, e);
+            logQuietly("pagestream: xFileControl failed", e);
             return SqliteNative.SQLITE_ERROR;
         }
     }
@@ -321,9 +328,25 @@ public final class VfsBridge {
         return SqliteNative.SQLITE_ERROR;
     }
 
+    /** Never throws, even out of memory: an exception escaping an upcall would kill the JVM. */
     private void captureFailed(OpenFile open, Throwable e) {
-        log.error("pagestream: capturing a transaction of db {} failed; its next commit publishes a base entry", open.db.dbId, e);
-        open.db.requireBase();
+        open.db.abandonCapture();
+        publisher.captureFailed();
+        try {
+            log.error("pagestream: capturing a transaction of db {} failed; its next commit publishes a base entry",
+                    open.db.dbId, e);
+        } catch (Throwable ignored) {
+            // logging itself failed (out of memory): the base entry still follows
+        }
+    }
+
+    /** Logging from a catch block of an upcall must not throw (it may run out of memory itself). */
+    private static void logQuietly(String message, Throwable e) {
+        try {
+            log.error(message, e);
+        } catch (Throwable ignored) {
+            // nothing more can be done without risking the JVM
+        }
     }
 
     private static String string(MemorySegment pointer) {

@@ -1,0 +1,41 @@
+package io.pagestream.vfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A transaction larger than the heap must not take the application down: capture gives up (counted as a
+ * failed entry, logged), SQLite commits normally, and the database stays intact.
+ */
+class LargeTransactionIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void transactionLargerThanTheHeapFailsCaptureWithoutKillingTheJvm() throws Exception {
+        Path db = dir.resolve("large.db");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-Xmx64m", "--enable-native-access=ALL-UNNAMED",
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.pagestream.schemas.avro",
+                "-cp", System.getProperty("java.class.path"), LargeTransactionWriter.class.getName(), db.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).as(output).isZero();
+        assertThat(output).contains("completed failed=");
+        assertThat(output).doesNotContain("failed=0");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("PRAGMA integrity_check")) {
+            assertThat(rs.getString(1)).isEqualTo("ok");
+        }
+    }
+}
