@@ -83,6 +83,37 @@ class TopicSettingsIT {
                 .hasMessageContaining("pagestream.journal");
     }
 
+    @Test
+    void lastPositionIsTheNewestEntryOfTheDatabaseInTheTopicTail() throws Exception {
+        Map<String, Object> settings = Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", "positions",
+                "journal.topic.partitions", "2", "record.max.bytes", "20000");
+        KafkaJournalSink sink = new KafkaJournalSink(PagestreamConfig.of(settings));
+        try {
+            java.util.Random random = new java.util.Random(7);
+            List<java.util.concurrent.CompletableFuture<Void>> sent = new java.util.ArrayList<>();
+            for (int lsn = 1; lsn <= 700; lsn++) {
+                for (String db : List.of("a.db", "b.db")) {
+                    if (db.equals("b.db") && lsn > 300) {
+                        continue; // b's newest entry lies far behind the tail: the scan widens its window
+                    }
+                    byte[] page = new byte[lsn % 100 == 0 ? 65536 : 512]; // some entries are fragmented
+                    random.nextBytes(page);
+                    var entry = io.pagestream.schemas.avro.JournalEntry.newBuilder().setDbId(db).setLsn(lsn).setBase(false)
+                            .setPreChecksum(lsn - 1).setPostChecksum(lsn * 1000L + db.length()).setPageSize(page.length)
+                            .setPageCount(1).setCommitTimeMillis(0)
+                            .setDeltas(List.of(io.pagestream.schemas.PageDiff.fullPage(1, page))).build();
+                    sent.add(sink.send(io.pagestream.schemas.JournalCodec.toRecords(entry, sink.maxRecordBytes())));
+                }
+            }
+            java.util.concurrent.CompletableFuture.allOf(sent.toArray(java.util.concurrent.CompletableFuture[]::new)).get();
+            assertThat(sink.lastPosition("a.db")).contains(new JournalPosition(700, 700_000L + 4));
+            assertThat(sink.lastPosition("b.db")).contains(new JournalPosition(300, 300_000L + 4));
+            assertThat(sink.lastPosition("c.db")).isEmpty();
+        } finally {
+            sink.close();
+        }
+    }
+
     private static void createTopic(String name, Map<String, String> configs) throws Exception {
         try (Admin admin = admin()) {
             admin.createTopics(List.of(new NewTopic(name, Optional.of(1), Optional.empty()).configs(configs))).all().get();
