@@ -50,14 +50,19 @@ class ConfigAndPublishFailureTest {
         }
     }
 
-    /** An in-memory journal that refuses the entries whose LSN {@code failing} names. */
+    /** An in-memory journal whose acknowledgement of each entry (by LSN) the test decides. */
     private static final class FlakySink implements JournalSink {
         final InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
         volatile java.util.function.LongPredicate failing = lsn -> false;
+        /** Replaces the whole send when set: (lsn, records) -> acknowledgement. */
+        volatile java.util.function.BiFunction<Long, List<JournalRecord>, CompletableFuture<Void>> sender;
 
         @Override
         public CompletableFuture<Void> send(List<JournalRecord> records) {
             long lsn = Long.parseLong(new String(records.getFirst().headers().get(1).value(), java.nio.charset.StandardCharsets.US_ASCII));
+            if (sender != null) {
+                return sender.apply(lsn, records);
+            }
             if (failing.test(lsn)) {
                 return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
             }
@@ -102,33 +107,14 @@ class ConfigAndPublishFailureTest {
     void aFailedEntryStillOwesABaseAfterLaterDiffsWereAcknowledgedAndTheWriterRestarted() throws Exception {
         // LSN 2 fails only after LSN 3 was acknowledged, as when a Kafka batch expires behind a newer one.
         CompletableFuture<Void> lsn2 = new CompletableFuture<>();
-        InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
-        JournalSink sink = new JournalSink() {
-            @Override
-            public CompletableFuture<Void> send(List<JournalRecord> records) {
-                String lsn = new String(records.getFirst().headers().get(1).value(), java.nio.charset.StandardCharsets.US_ASCII);
-                if (lsn.equals("2")) {
-                    return lsn2;
-                }
-                CompletableFuture<Void> sent = journal.send(records);
-                if (lsn.equals("3")) {
-                    sent = sent.thenRun(() -> lsn2.completeExceptionally(new IllegalStateException("batch expired")));
-                }
-                return sent;
+        FlakySink sink = new FlakySink();
+        InMemoryJournalSink journal = sink.journal;
+        sink.sender = (lsn, records) -> {
+            if (lsn == 2) {
+                return lsn2;
             }
-
-            @Override
-            public java.util.Optional<JournalPosition> lastPosition(String dbId) {
-                return journal.lastPosition(dbId);
-            }
-
-            @Override
-            public int maxRecordBytes() {
-                return journal.maxRecordBytes();
-            }
-
-            @Override
-            public void close() {}
+            CompletableFuture<Void> sent = journal.send(records);
+            return lsn == 3 ? sent.thenRun(() -> lsn2.completeExceptionally(new IllegalStateException("batch expired"))) : sent;
         };
         Path db = dir.resolve("owed.db");
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "owed-1")).sink(sink).install();

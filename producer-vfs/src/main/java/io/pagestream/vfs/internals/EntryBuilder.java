@@ -50,16 +50,8 @@ final class EntryBuilder {
             }
         }
         boolean base = tx.kind() == CommittedTransaction.Kind.BASE;
-        return JournalEntry.newBuilder()
-                .setDbId(dbId)
-                .setLsn(tx.lsn())
-                .setBase(base)
-                .setPreChecksum(base ? JournalContract.EMPTY_CHECKSUM : preChecksum)
-                .setPostChecksum(checksum)
-                .setPageSize(tx.pageSize())
-                .setPageCount(tx.pageCount())
-                .setCommitTimeMillis(tx.commitTimeMillis())
-                .setDeltas(deltas)
-                .build();
+        // The all-arguments constructor: the builder would validate and deep-copy every delta again.
+        return new JournalEntry(dbId, tx.lsn(), base, base ? JournalContract.EMPTY_CHECKSUM : preChecksum, checksum,
+                tx.pageSize(), tx.pageCount(), tx.commitTimeMillis(), deltas);
     }
 }
