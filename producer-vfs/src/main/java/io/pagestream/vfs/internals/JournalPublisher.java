@@ -22,9 +22,11 @@ import org.slf4j.LoggerFactory;
 public final class JournalPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
 
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
     private final JournalSink sink;
     /** Busy publishing polls with short parks; after a quiet spell it sleeps until a commit wakes it. */
-    private static final long POLL_NANOS = 200_000;
+    private static final long POLL_NANOS = 1_000_000;
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
 
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
@@ -169,8 +171,11 @@ public final class JournalPublisher implements AutoCloseable {
         stopping = true;
         LockSupport.unpark(thread);
         try {
-            thread.join();
-            flush(Duration.ofSeconds(30));
+            thread.join(CLOSE_TIMEOUT.toMillis());
+            if (thread.isAlive() || !flush(CLOSE_TIMEOUT)) {
+                log.error("pagestream: closing with entries still unpublished after {}; they are logged as failed by the"
+                        + " sink when it closes", CLOSE_TIMEOUT);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
