@@ -38,6 +38,11 @@ public final class PagestreamConfig extends AbstractConfig {
     public static final String STARTUP_TIMEOUT_MS_CONFIG = "startup.timeout.ms";
     public static final String STARTUP_TIMEOUT_MS_DOC = "How long installation waits for the broker to check the journal topic.";
 
+    public static final String PUBLISH_QUEUE_MAX_BYTES_CONFIG = "publish.queue.max.bytes";
+    public static final String PUBLISH_QUEUE_MAX_BYTES_DOC = "Page images committed but not yet handed to Kafka that may"
+            + " wait in memory; beyond it commits are not queued and each database owes a base entry once Kafka catches"
+            + " up. 0 means an eighth of the heap.";
+
     public static final String PRODUCER_PREFIX = "producer.";
 
     /** sqlite3 URI parameter setting a database's id; the file name otherwise. */
@@ -57,7 +62,9 @@ public final class PagestreamConfig extends AbstractConfig {
             .define(RECORD_MAX_BYTES_CONFIG, Type.INT, 1_000_000, Range.between(16 * 1024, 64 * 1024 * 1024),
                     Importance.LOW, RECORD_MAX_BYTES_DOC)
             .define(STARTUP_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
-                    STARTUP_TIMEOUT_MS_DOC);
+                    STARTUP_TIMEOUT_MS_DOC)
+            .define(PUBLISH_QUEUE_MAX_BYTES_CONFIG, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
+                    PUBLISH_QUEUE_MAX_BYTES_DOC);
 
     public PagestreamConfig(Map<?, ?> originals) {
         super(CONFIG, originals, false);
@@ -86,6 +93,11 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public int recordMaxBytes() {
         return getInt(RECORD_MAX_BYTES_CONFIG);
+    }
+
+    public long publishQueueMaxBytes() {
+        long configured = getLong(PUBLISH_QUEUE_MAX_BYTES_CONFIG);
+        return configured > 0 ? configured : Runtime.getRuntime().maxMemory() / 8;
     }
 
     /** The settings under {@code producer.}, prefix removed. */

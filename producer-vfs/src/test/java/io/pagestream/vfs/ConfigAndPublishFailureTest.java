@@ -140,6 +140,40 @@ class ConfigAndPublishFailureTest {
         assertThat(replayed(resumable, "owed.db")).containsExactly("1B", "4B");
     }
 
+    @Test
+    void whenKafkaStopsTakingRecordsCommitsGoOnAndABaseEntryCatchesUpAfterwards() throws Exception {
+        // The producer blocks in send() while its buffer is full and the broker unreachable.
+        java.util.concurrent.CountDownLatch brokerBack = new java.util.concurrent.CountDownLatch(1);
+        FlakySink sink = new FlakySink();
+        sink.sender = (lsn, records) -> {
+            if (lsn >= 3) {
+                try {
+                    brokerBack.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return sink.journal.send(records);
+        };
+        Path db = dir.resolve("outage.db");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "outage", "publish.queue.max.bytes", "100000"))
+                        .sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(x)");
+            s.execute("insert into t values (1)");
+            for (int i = 0; i < 200; i++) {
+                s.execute("insert into t values (randomblob(2000))"); // COMMIT never waits for Kafka
+            }
+            assertThat(vfs.failedEntries()).as("commits not queued while the queue was full").isPositive();
+            brokerBack.countDown();
+            s.execute("insert into t values (2)");
+            assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
+        }
+        List<String> applied = replayed(sink.journal.records(), "outage.db");
+        assertThat(applied.getLast()).as("the last entry is the base entry that caught up").endsWith("B");
+    }
+
     /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
     private List<String> replayed(List<JournalRecord> records, String dbId) throws Exception {
         JournalReplay replay = new JournalReplay(java.nio.file.Files.createDirectories(dir.resolve("replay-" + dbId)));

@@ -20,6 +20,11 @@ record CommittedTransaction(
         Map<Integer, byte[]> preImages,
         Map<Integer, byte[]> postImages) {
 
+    /** Heap held by the page images, for the publisher's queue bound. */
+    long imageBytes() {
+        return (long) (preImages.size() + postImages.size()) * pageSize;
+    }
+
     enum Kind {
         DIFF,
         BASE,

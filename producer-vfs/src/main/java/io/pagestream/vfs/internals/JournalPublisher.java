@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +31,8 @@ public final class JournalPublisher implements AutoCloseable {
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
 
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
+    private final LongAdder queuedBytes = new LongAdder();
+    private final long maxQueuedBytes;
     private volatile boolean sleeping;
     private volatile boolean stopping;
     private final Thread thread;
@@ -38,8 +41,9 @@ public final class JournalPublisher implements AutoCloseable {
     private long completed;
     private long failed;
 
-    public JournalPublisher(JournalSink sink, String name) {
+    public JournalPublisher(JournalSink sink, String name, long maxQueuedBytes) {
         this.sink = sink;
+        this.maxQueuedBytes = maxQueuedBytes;
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
@@ -48,6 +52,7 @@ public final class JournalPublisher implements AutoCloseable {
         synchronized (progress) {
             enqueued++;
         }
+        queuedBytes.add(tx.imageBytes());
         queue.add(tx);
         if (sleeping) {
             LockSupport.unpark(thread);
@@ -86,6 +91,15 @@ public final class JournalPublisher implements AutoCloseable {
         return sink.lastPosition(dbId);
     }
 
+    /**
+     * Whether another committed transaction fits in the queue. While Kafka is unreachable the producer stops
+     * taking records and committed page images pile up here; past a bound they are not queued at all (the
+     * database then owes a base entry) rather than exhausting the heap inside a VFS upcall.
+     */
+    boolean hasRoom() {
+        return queuedBytes.sum() < maxQueuedBytes;
+    }
+
     /** Entries that could not be published since start. */
     public long failedCount() {
         synchronized (progress) {
@@ -116,6 +130,8 @@ public final class JournalPublisher implements AutoCloseable {
                 publish(tx);
             } catch (Throwable e) {
                 fail(tx, e);
+            } finally {
+                queuedBytes.add(-tx.imageBytes());
             }
             idleSince = System.nanoTime();
         }

@@ -211,6 +211,16 @@ final class TrackedDatabase {
             return;
         }
         capture = null;
+        if (!publisher.hasRoom()) {
+            // Kafka is not keeping up (unreachable?): queue nothing more; a base entry catches up later.
+            if (!needsBase) {
+                log.error("pagestream: db {}: the publishing queue is full (Kafka not keeping up); commits are not"
+                        + " queued until it drains, then a base entry publishes the database", dbId);
+            }
+            needsBase = true;
+            publisher.captureFailed();
+            return;
+        }
         CommittedTransaction.Kind kind = CommittedTransaction.Kind.DIFF;
         if (tx.recovery && !verified) {
             // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
