@@ -212,16 +212,9 @@ final class TrackedDatabase {
         }
         capture = null;
         if (!publisher.hasRoom()) {
-            // Kafka is not keeping up (unreachable?): queue nothing more; a base entry catches up later.
-            if (!needsBase) {
-                log.error("pagestream: db {}: the publishing queue is full (Kafka not keeping up); commits are not"
-                        + " queued until it drains, then a base entry publishes the database", dbId);
-            }
-            needsBase = true;
-            publisher.captureFailed();
+            queueFull();
             return;
         }
-        CommittedTransaction.Kind kind = CommittedTransaction.Kind.DIFF;
         if (tx.recovery && !verified) {
             // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
             WriterStateFile.State state = stateFile.read();
@@ -229,70 +222,85 @@ final class TrackedDatabase {
             verified = true;
         }
         if (needsBase || tx.recovery) {
-            kind = CommittedTransaction.Kind.BASE;
+            commitWholeDatabase(file, CommittedTransaction.Kind.BASE);
         } else if (tx.rewrite || tx.pageSize == 0
                 || (tx.postImages.containsKey(1) && PageChecksum.headerPageSize(tx.postImages.get(1)) != tx.pageSize)) {
-            kind = CommittedTransaction.Kind.REWRITE;
-        }
-        // Page-grid writes and truncations determine the size; ask the file only when something else may have.
-        long fileSize = kind == CommittedTransaction.Kind.DIFF && !sizeFromFile ? tx.pages * tx.pageSize : file.size();
-        int pageSize;
-        Map<Integer, byte[]> pre = tx.preImages;
-        Map<Integer, byte[]> post;
-        if (kind == CommittedTransaction.Kind.DIFF) {
-            pageSize = tx.pageSize;
-            post = tx.postImages;
-            long pageCount = fileSize / pageSize;
-            // Pages captured as pre-images but not rewritten (truncated, then regrown) and holes past the old end.
-            for (Integer pgno : pre.keySet()) {
-                if (pgno <= pageCount && !post.containsKey(pgno)) {
-                    post.put(pgno, file.read((pgno - 1L) * pageSize, pageSize));
-                }
-            }
-            for (long pgno = tx.originalPages + 1; pgno <= pageCount; pgno++) {
-                if (!post.containsKey((int) pgno) && pgno != JournalContract.lockBytePgno(pageSize)) {
-                    post.put((int) pgno, file.read((pgno - 1) * pageSize, pageSize));
-                }
-            }
-            if (pageCount == tx.originalPages && unchanged(pre, post)) {
-                return;
-            }
+            commitWholeDatabase(file, CommittedTransaction.Kind.REWRITE);
         } else {
-            byte[] header = file.read(0, HEADER_BYTES);
-            pageSize = PageChecksum.headerPageSize(header);
-            if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
-                log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published",
-                        dbId, path);
-                forgetFileState();
-                return;
-            }
-            if (fileSize > WHOLE_DATABASE_BUDGET) {
-                log.error("pagestream: db {} ({}) needs a whole-database entry but is {} MiB, more than this JVM can build"
-                        + " ({} MiB, a fifth of the heap); not published — give the JVM more heap", dbId, path,
-                        fileSize >> 20, WHOLE_DATABASE_BUDGET >> 20);
-                publisher.captureFailed();
-                forgetFileState();
-                return;
-            }
-            post = readAllPages(file, pageSize, fileSize);
-            pre = Map.of();
+            commitDiff(file, tx);
         }
-        int pageCount = pageSize == 0 ? 0 : (int) (fileSize / pageSize);
+    }
+
+    private void queueFull() {
+        // Kafka is not keeping up (unreachable?): queue nothing more; a base entry catches up later.
+        if (!needsBase) {
+            log.error("pagestream: db {}: the publishing queue is full (Kafka not keeping up); commits are not"
+                    + " queued until it drains, then a base entry publishes the database", dbId);
+        }
+        needsBase = true;
+        publisher.captureFailed();
+    }
+
+    private void commitDiff(OpenFile file, TransactionCapture tx) throws Throwable {
+        int pageSize = tx.pageSize;
+        // Page-grid writes and truncations determine the size; ask the file only when something else may have.
+        long pageCount = sizeFromFile ? file.size() / pageSize : tx.pages;
+        Map<Integer, byte[]> pre = tx.preImages;
+        Map<Integer, byte[]> post = tx.postImages;
+        // Pages captured as pre-images but not rewritten (truncated, then regrown) and holes past the old end.
+        for (Integer pgno : pre.keySet()) {
+            if (pgno <= pageCount && !post.containsKey(pgno)) {
+                post.put(pgno, file.read((pgno - 1L) * pageSize, pageSize));
+            }
+        }
+        for (long pgno = tx.originalPages + 1; pgno <= pageCount; pgno++) {
+            if (!post.containsKey((int) pgno) && pgno != JournalContract.lockBytePgno(pageSize)) {
+                post.put((int) pgno, file.read((pgno - 1) * pageSize, pageSize));
+            }
+        }
+        if (pageCount == tx.originalPages && unchanged(pre, post)) {
+            return;
+        }
+        if (pageCount < tx.originalPages) {
+            cache.removeBeyond(pageCount);
+        }
+        for (Map.Entry<Integer, byte[]> page : post.entrySet()) {
+            if (page.getKey() <= pageCount) {
+                cache.put(page.getKey(), page.getValue());
+            }
+        }
+        record(file, CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post);
+    }
+
+    /** Base entries and page-size changes: every page, read from the file. */
+    private void commitWholeDatabase(OpenFile file, CommittedTransaction.Kind kind) throws Throwable {
+        long fileSize = file.size();
+        int pageSize = PageChecksum.headerPageSize(file.read(0, HEADER_BYTES));
+        if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
+            log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published",
+                    dbId, path);
+            forgetFileState();
+            return;
+        }
+        if (fileSize > WHOLE_DATABASE_BUDGET) {
+            log.error("pagestream: db {} ({}) needs a whole-database entry but is {} MiB, more than this JVM can build"
+                    + " ({} MiB, a fifth of the heap); not published — give the JVM more heap", dbId, path,
+                    fileSize >> 20, WHOLE_DATABASE_BUDGET >> 20);
+            publisher.captureFailed();
+            forgetFileState();
+            return;
+        }
+        Map<Integer, byte[]> pages = readAllPages(file, pageSize, fileSize);
+        cache.clear();
         if (kind == CommittedTransaction.Kind.BASE) {
             needsBase = false;
         }
-        if (kind == CommittedTransaction.Kind.DIFF) {
-            if (pageCount < tx.originalPages) {
-                cache.removeBeyond(pageCount);
-            }
-            for (Map.Entry<Integer, byte[]> page : post.entrySet()) {
-                if (page.getKey() <= pageCount) {
-                    cache.put(page.getKey(), page.getValue());
-                }
-            }
-        } else {
-            cache.clear();
-        }
+        record(file, kind, pageSize, pageSize == 0 ? 0 : (int) (fileSize / pageSize), Map.of(), pages);
+    }
+
+    /** Assigns the next LSN and hands the transaction to the publisher. */
+    private void record(OpenFile file, CommittedTransaction.Kind kind, int pageSize, int pageCount,
+            Map<Integer, byte[]> pre, Map<Integer, byte[]> post) {
         committedPages = pageCount;
         long lsn = ++lastLsn;
         byte[] first = post.get(1);
@@ -300,8 +308,9 @@ final class TrackedDatabase {
             expectedHeader = Arrays.copyOf(first, HEADER_BYTES);
         }
         if (observer != null) {
+            long size = (long) pageCount * pageSize;
             try {
-                observer.committed(dbId, lsn, () -> readUnchecked(file, 0, (int) fileSize));
+                observer.committed(dbId, lsn, () -> readUnchecked(file, 0, (int) size));
             } catch (RuntimeException e) {
                 log.error("pagestream: commit observer failed for db {} LSN {}", dbId, lsn, e);
             }

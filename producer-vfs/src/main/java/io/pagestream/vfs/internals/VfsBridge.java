@@ -109,51 +109,67 @@ public final class VfsBridge {
         }
     }
 
+    /** Kept small: it runs for every journal file too, and a large method keeps the JIT recompiling. */
     private int xOpen(MemorySegment pVfs, MemorySegment zName, MemorySegment file, int flags, MemorySegment outFlags) {
         MemorySegment handle = file.reinterpret(fileSize);
         try {
             if ((flags & SqliteNative.SQLITE_OPEN_WAL) != 0) {
-                log.error("pagestream: refusing to open a WAL file for {}: journal_mode=WAL is not supported yet"
-                        + " (the database was put in WAL mode outside Pagestream; use DELETE, TRUNCATE or PERSIST)", string(zName));
-                handle.set(ADDRESS, 0, MemorySegment.NULL);
-                return SqliteNative.SQLITE_CANTOPEN;
+                return refuseWal(zName, handle);
             }
             int rc = (int) SqliteNative.OPEN.invokeExact(realOpen, realVfs, zName, file, flags, outFlags);
             if (rc != SqliteNative.SQLITE_OK) {
                 handle.set(ADDRESS, 0, MemorySegment.NULL);
                 return rc;
             }
-            MemorySegment methods = handle.get(ADDRESS, 0);
-            if ((flags & SqliteNative.SQLITE_OPEN_MAIN_DB) == 0 || zName.equals(MemorySegment.NULL)
-                    || methods.equals(MemorySegment.NULL)) {
+            if ((flags & SqliteNative.SQLITE_OPEN_MAIN_DB) == 0 || zName.equals(MemorySegment.NULL)) {
                 return rc;
             }
-            RealMethods real = realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods));
-            String path = string(zName);
-            String requestedId = sqlite.uriParameter(zName, dbIdParameterName);
-            String dbId = requestedId == null || requestedId.isEmpty() ? Path.of(path).getFileName().toString() : requestedId;
-            TrackedDatabase db;
-            try {
-                db = track(path, dbId);
-            } catch (PagestreamException e) {
-                log.error("pagestream: cannot open {}: {}", path, e.getMessage());
-                return refuseOpened(real, handle);
-            }
-            files.put(handle.address(), new OpenFile(handle, real, db));
-            handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
-            return rc;
+            return openDatabase(zName, handle, rc);
         } catch (Throwable e) {
-            logQuietly("pagestream: xOpen failed", e);
-            try {
-                MemorySegment methods = handle.get(ADDRESS, 0);
-                if (!methods.equals(MemorySegment.NULL) && !files.containsKey(handle.address())) {
-                    return refuseOpened(realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods)), handle);
-                }
-            } catch (Throwable again) {
-                logQuietly("pagestream: cleaning up a failed xOpen failed", again);
-            }
-            return SqliteNative.SQLITE_CANTOPEN;
+            return openFailed(handle, e);
         }
+    }
+
+    private static int refuseWal(MemorySegment zName, MemorySegment handle) {
+        log.error("pagestream: refusing to open a WAL file for {}: journal_mode=WAL is not supported yet"
+                + " (the database was put in WAL mode outside Pagestream; use DELETE, TRUNCATE or PERSIST)", string(zName));
+        handle.set(ADDRESS, 0, MemorySegment.NULL);
+        return SqliteNative.SQLITE_CANTOPEN;
+    }
+
+    /** A main database file the real VFS just opened: track it and give it the capturing method table. */
+    private int openDatabase(MemorySegment zName, MemorySegment handle, int rc) {
+        MemorySegment methods = handle.get(ADDRESS, 0);
+        if (methods.equals(MemorySegment.NULL)) {
+            return rc;
+        }
+        RealMethods real = realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods));
+        String path = string(zName);
+        String requestedId = sqlite.uriParameter(zName, dbIdParameterName);
+        String dbId = requestedId == null || requestedId.isEmpty() ? Path.of(path).getFileName().toString() : requestedId;
+        TrackedDatabase db;
+        try {
+            db = track(path, dbId);
+        } catch (PagestreamException e) {
+            log.error("pagestream: cannot open {}: {}", path, e.getMessage());
+            return refuseOpened(real, handle);
+        }
+        files.put(handle.address(), new OpenFile(handle, real, db));
+        handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
+        return rc;
+    }
+
+    private int openFailed(MemorySegment handle, Throwable e) {
+        logQuietly("pagestream: xOpen failed", e);
+        try {
+            MemorySegment methods = handle.get(ADDRESS, 0);
+            if (!methods.equals(MemorySegment.NULL) && !files.containsKey(handle.address())) {
+                return refuseOpened(realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods)), handle);
+            }
+        } catch (Throwable again) {
+            logQuietly("pagestream: cleaning up a failed xOpen failed", again);
+        }
+        return SqliteNative.SQLITE_CANTOPEN;
     }
 
     /** One tracked database per path and one path per db id, in the whole process: a db id names one LSN chain. */
