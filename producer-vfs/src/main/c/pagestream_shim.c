@@ -14,8 +14,6 @@ PAGESTREAM_EXPORT int sqlite3_extension_init(sqlite3 *db, char **error, const sq
   return SQLITE_OK_LOAD_PERMANENTLY;
 }
 
-PAGESTREAM_EXPORT int pagestream_libversion_number(void) { return sqlite3_libversion_number(); }
-
 PAGESTREAM_EXPORT sqlite3_vfs *pagestream_vfs_find(const char *name) { return sqlite3_vfs_find(name); }
 
 PAGESTREAM_EXPORT int pagestream_vfs_register(sqlite3_vfs *vfs, int make_default) {

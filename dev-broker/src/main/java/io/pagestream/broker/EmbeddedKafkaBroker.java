@@ -40,7 +40,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * A single-node Kafka (combined KRaft broker and controller) running inside the current JVM.
  *
- * <p>Exists so tests, benchmarks and the dev {@code broker} command get a real broker — with real
+ * <p>Exists so tests and benchmarks get a real broker — with real
  * transactions, fencing and durability — in a couple of seconds, without Docker or a Kafka
  * installation. Defaults are sized for one node (every internal topic has replication factor 1,
  * otherwise transactional producers stall until they time out) and for a small heap.

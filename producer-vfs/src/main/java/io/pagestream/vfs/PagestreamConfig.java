@@ -36,7 +36,9 @@ public final class PagestreamConfig extends AbstractConfig {
             + " fragments. Must fit the topic's max.message.bytes and the producer's max.request.size.";
 
     public static final String STARTUP_TIMEOUT_MS_CONFIG = "startup.timeout.ms";
-    public static final String STARTUP_TIMEOUT_MS_DOC = "How long installation waits for the broker to check the journal topic.";
+    public static final String STARTUP_TIMEOUT_MS_DOC = "How long installation waits for Kafka to check the journal topic,"
+            + " and how long a database's first transaction may take to read its chain's end back from the journal when"
+            + " its recorded position is missing or behind.";
 
     public static final String PUBLISH_QUEUE_MAX_BYTES_CONFIG = "publish.queue.max.bytes";
     public static final String PUBLISH_QUEUE_MAX_BYTES_DOC = "Page images committed but not yet handed to Kafka that may"
@@ -66,7 +68,7 @@ public final class PagestreamConfig extends AbstractConfig {
             .define(PUBLISH_QUEUE_MAX_BYTES_CONFIG, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
                     PUBLISH_QUEUE_MAX_BYTES_DOC);
 
-    public PagestreamConfig(Map<?, ?> originals) {
+    private PagestreamConfig(Map<?, ?> originals) {
         super(CONFIG, originals, false);
     }
 
@@ -77,10 +79,6 @@ public final class PagestreamConfig extends AbstractConfig {
         } catch (ConfigException e) {
             throw new PagestreamConfigException("invalid Pagestream configuration: " + e.getMessage());
         }
-    }
-
-    public static ConfigDef configDef() {
-        return new ConfigDef(CONFIG);
     }
 
     public String vfsName() {

@@ -43,20 +43,14 @@ public final class JournalCodec {
         String dbId = entry.getDbId();
         String lsn = Long.toString(entry.getLsn());
         if (encoded.length <= maxRecordBytes) {
-            return List.of(new JournalRecord(dbId, encoded, List.of(
-                    JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, JournalContract.headerDbId(dbId)),
-                    JournalRecord.Header.ascii(JournalContract.HEADER_LSN, lsn),
-                    JournalRecord.Header.ascii(JournalContract.HEADER_PRE_CHECKSUM, JournalContract.hex(entry.getPreChecksum())),
-                    JournalRecord.Header.ascii(JournalContract.HEADER_POST_CHECKSUM, JournalContract.hex(entry.getPostChecksum())))));
+            return List.of(new JournalRecord(dbId, encoded, headers(entry, 0, 0)));
         }
         int chunkSize = maxRecordBytes - FRAGMENT_OVERHEAD - dbId.length() * 4;
         if (chunkSize < 1024) {
             throw new PagestreamConfigException("record limit " + maxRecordBytes + " bytes is too small to fragment entries");
         }
         int count = (encoded.length + chunkSize - 1) / chunkSize;
-        CRC32C crc = new CRC32C();
-        crc.update(encoded);
-        int entryCrc = (int) crc.getValue();
+        int entryCrc = crc32c(encoded);
         List<JournalRecord> records = new ArrayList<>(count);
         for (int index = 0; index < count; index++) {
             int from = index * chunkSize;
@@ -69,17 +63,27 @@ public final class JournalCodec {
             } catch (java.io.IOException e) {
                 throw new PagestreamException("cannot encode fragment " + index + " of " + dbId + "@" + lsn, e);
             }
-            List<JournalRecord.Header> headers = new ArrayList<>(5);
-            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, JournalContract.headerDbId(dbId)));
-            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_LSN, lsn));
-            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_FRAGMENT, index + "/" + count));
-            if (index == count - 1) {
-                headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_PRE_CHECKSUM, JournalContract.hex(entry.getPreChecksum())));
-                headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_POST_CHECKSUM, JournalContract.hex(entry.getPostChecksum())));
-            }
-            records.add(new JournalRecord(dbId, value, List.copyOf(headers)));
+            records.add(new JournalRecord(dbId, value, headers(entry, index, count)));
         }
         return records;
+    }
+
+    /**
+     * Headers of a whole entry ({@code count} 0) or of fragment {@code index} of {@code count}; the checksums go on
+     * whole entries and on the last fragment, so a chain's newest position can be read from headers alone.
+     */
+    private static List<JournalRecord.Header> headers(JournalEntry entry, int index, int count) {
+        List<JournalRecord.Header> headers = new ArrayList<>(5);
+        headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_DB_ID, JournalContract.headerDbId(entry.getDbId())));
+        headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_LSN, Long.toString(entry.getLsn())));
+        if (count > 0) {
+            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_FRAGMENT, index + "/" + count));
+        }
+        if (index == count - 1 || count == 0) {
+            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_PRE_CHECKSUM, JournalContract.hex(entry.getPreChecksum())));
+            headers.add(JournalRecord.Header.ascii(JournalContract.HEADER_POST_CHECKSUM, JournalContract.hex(entry.getPostChecksum())));
+        }
+        return List.copyOf(headers);
     }
 
     /**

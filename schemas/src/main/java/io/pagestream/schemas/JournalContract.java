@@ -45,7 +45,8 @@ import java.util.HexFormat;
  * <h2>Headers</h2>
  * Every record carries {@link #HEADER_DB_ID} (see {@link #headerDbId}), {@link #HEADER_LSN} (decimal), and every entry record
  * {@link #HEADER_PRE_CHECKSUM}, {@link #HEADER_POST_CHECKSUM} (16 lower-case hex digits); fragments
- * carry {@link #HEADER_FRAGMENT} ("index/count"). All are ASCII, so console tools print them.
+ * carry {@link #HEADER_FRAGMENT} ("index/count"), and the last fragment of an entry the two checksums too, so a
+ * chain's newest position can be read from headers alone. All are ASCII, so console tools print them.
  */
 public final class JournalContract {
     private JournalContract() {}

@@ -6,9 +6,9 @@ import io.pagestream.schemas.PageDiff;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.schemas.avro.PageDelta;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /** Turns a committed transaction's page images into a journal entry, advancing the chain checksum. */
@@ -19,16 +19,16 @@ final class EntryBuilder {
      * @param preChecksum the checksum after the previous entry of this database
      * @return the entry; its post-checksum is the chain's new checksum
      */
-    static JournalEntry build(CommittedTransaction tx, String dbId, long preChecksum) {
+    static JournalEntry build(CommittedTransaction tx, long preChecksum) {
         List<PageDelta> deltas = new ArrayList<>(tx.postImages().size());
         long checksum;
         if (tx.kind() == CommittedTransaction.Kind.DIFF) {
             checksum = preChecksum;
-            for (Map.Entry<Integer, byte[]> page : new TreeMap<>(tx.postImages()).entrySet()) {
+            for (Map.Entry<Integer, byte[]> page : sorted(tx.postImages()).entrySet()) {
                 int pgno = page.getKey();
                 byte[] post = page.getValue();
                 byte[] pre = tx.preImages().get(pgno);
-                if (pgno > tx.pageCount() || Arrays.equals(pre, post)) {
+                if (pgno > tx.pageCount()) {
                     continue;
                 }
                 if (pre != null) {
@@ -44,14 +44,18 @@ final class EntryBuilder {
             }
         } else {
             checksum = JournalContract.EMPTY_CHECKSUM;
-            for (Map.Entry<Integer, byte[]> page : new TreeMap<>(tx.postImages()).entrySet()) {
+            for (Map.Entry<Integer, byte[]> page : sorted(tx.postImages()).entrySet()) {
                 checksum ^= PageChecksum.of(page.getKey(), page.getValue());
                 deltas.add(PageDiff.fullPage(page.getKey(), page.getValue()));
             }
         }
         boolean base = tx.kind() == CommittedTransaction.Kind.BASE;
         // The all-arguments constructor: the builder would validate and deep-copy every delta again.
-        return new JournalEntry(dbId, tx.lsn(), base, base ? JournalContract.EMPTY_CHECKSUM : preChecksum, checksum,
+        return new JournalEntry(tx.db().dbId, tx.lsn(), base, base ? JournalContract.EMPTY_CHECKSUM : preChecksum, checksum,
                 tx.pageSize(), tx.pageCount(), tx.commitTimeMillis(), deltas);
+    }
+
+    private static SortedMap<Integer, byte[]> sorted(Map<Integer, byte[]> pages) {
+        return pages instanceof SortedMap<Integer, byte[]> sortedPages ? sortedPages : new TreeMap<>(pages);
     }
 }

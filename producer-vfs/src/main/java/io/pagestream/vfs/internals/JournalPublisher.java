@@ -37,7 +37,7 @@ public final class JournalPublisher implements AutoCloseable {
     private volatile boolean stopping;
     private final Thread thread;
     private final Object progress = new Object();
-    private long enqueued;
+    private final LongAdder enqueued = new LongAdder();
     private long completed;
     private long failed;
 
@@ -49,9 +49,7 @@ public final class JournalPublisher implements AutoCloseable {
 
     /** Called on the committing thread: no lock shared with the publisher, and a wake-up only after a quiet spell. */
     void enqueue(CommittedTransaction tx) {
-        synchronized (progress) {
-            enqueued++;
-        }
+        enqueued.increment();
         queuedBytes.add(tx.imageBytes());
         queue.add(tx);
         if (sleeping) {
@@ -67,7 +65,7 @@ public final class JournalPublisher implements AutoCloseable {
     public boolean flush(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (progress) {
-            long target = enqueued;
+            long target = enqueued.sum();
             while (completed < target) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -139,7 +137,7 @@ public final class JournalPublisher implements AutoCloseable {
 
     private void publish(CommittedTransaction tx) {
         TrackedDatabase db = tx.db();
-        JournalEntry entry = EntryBuilder.build(tx, db.dbId, db.chainChecksum);
+        JournalEntry entry = EntryBuilder.build(tx, db.chainChecksum);
         db.chainChecksum = entry.getPostChecksum();
         List<JournalRecord> records = JournalCodec.toRecords(entry, sink.maxRecordBytes());
         WriterStateFile.State position = new WriterStateFile.State(db.dbId, entry.getLsn(), entry.getPostChecksum(),

@@ -30,19 +30,17 @@ public final class SqliteNative {
     public static final int SQLITE_OK = 0;
     public static final int SQLITE_ERROR = 1;
     public static final int SQLITE_CANTOPEN = 14;
-    public static final int SQLITE_NOTFOUND = 12;
     public static final int SQLITE_IOERR = 10;
-    public static final int SQLITE_IOERR_SHORT_READ = 10 | (2 << 8);
-    public static final int SQLITE_IOERR_WRITE = 10 | (3 << 8);
-    public static final int SQLITE_IOERR_TRUNCATE = 10 | (6 << 8);
-    public static final int SQLITE_IOERR_LOCK = 10 | (15 << 8);
-    public static final int SQLITE_IOERR_UNLOCK = 10 | (8 << 8);
-    public static final int SQLITE_IOERR_CLOSE = 10 | (16 << 8);
+    public static final int SQLITE_IOERR_SHORT_READ = SQLITE_IOERR | (2 << 8);
+    public static final int SQLITE_IOERR_WRITE = SQLITE_IOERR | (3 << 8);
+    public static final int SQLITE_IOERR_TRUNCATE = SQLITE_IOERR | (6 << 8);
+    public static final int SQLITE_IOERR_UNLOCK = SQLITE_IOERR | (8 << 8);
+    public static final int SQLITE_IOERR_LOCK = SQLITE_IOERR | (15 << 8);
+    public static final int SQLITE_IOERR_CLOSE = SQLITE_IOERR | (16 << 8);
 
     public static final int SQLITE_OPEN_MAIN_DB = 0x00000100;
     public static final int SQLITE_OPEN_WAL = 0x00080000;
 
-    public static final int SQLITE_LOCK_SHARED = 1;
     public static final int SQLITE_LOCK_RESERVED = 2;
 
     public static final int SQLITE_FCNTL_CHUNK_SIZE = 6;
@@ -54,7 +52,6 @@ public final class SqliteNative {
     public static final long VFS_SZ_OS_FILE = 4;
     public static final long VFS_NEXT = 16;
     public static final long VFS_NAME = 24;
-    public static final long VFS_APP_DATA = 32;
     public static final long VFS_OPEN = 40;
 
     /** sqlite3_io_methods (iVersion 3). */
@@ -86,7 +83,6 @@ public final class SqliteNative {
     final MethodHandle vfsUnregister;
     final MethodHandle uriParameter;
     final MethodHandle message;
-    private final int libVersion;
 
     private SqliteNative(SymbolLookup shim) throws Throwable {
         vfsFind = downcall(shim, "pagestream_vfs_find", FunctionDescriptor.of(ADDRESS, ADDRESS));
@@ -94,7 +90,6 @@ public final class SqliteNative {
         vfsUnregister = downcall(shim, "pagestream_vfs_unregister", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         uriParameter = downcall(shim, "pagestream_uri_parameter", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         message = downcall(shim, "pagestream_message", FunctionDescriptor.of(ADDRESS, ADDRESS));
-        libVersion = (int) downcall(shim, "pagestream_libversion_number", FunctionDescriptor.of(JAVA_INT)).invokeExact();
     }
 
     /** Loads the shim into sqlite-jdbc's SQLite once per JVM. */
@@ -109,10 +104,6 @@ public final class SqliteNative {
             }
             return instance;
         }
-    }
-
-    public int libVersion() {
-        return libVersion;
     }
 
     private static SqliteNative load() {

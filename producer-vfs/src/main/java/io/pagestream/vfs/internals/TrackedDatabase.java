@@ -104,7 +104,7 @@ final class TrackedDatabase {
             synchronized (this) {
                 if (capture == current) {
                     capture = null;
-                    if (!restored(current)) {
+                    if (!needsBase && !restored(current)) {
                         // A rollback that did not restore every page (journal_mode=OFF reached through an attached
                         // database): the file no longer matches the chain.
                         log.warn("pagestream: db {} ({}): a rolled-back transaction left pages changed; the next commit"
@@ -217,8 +217,8 @@ final class TrackedDatabase {
         }
         if (tx.recovery && !verified) {
             // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
-            WriterStateFile.State state = stateFile.read();
-            lastLsn = state != null && state.dbId().equals(dbId) ? state.lsn() : 0;
+            WriterStateFile.State state = recordedState();
+            lastLsn = state == null ? 0 : state.lsn();
             verified = true;
         }
         if (needsBase || tx.recovery) {
@@ -258,7 +258,9 @@ final class TrackedDatabase {
                 post.put((int) pgno, file.read((pgno - 1) * pageSize, pageSize));
             }
         }
-        if (pageCount == tx.originalPages && unchanged(pre, post)) {
+        // Pages written back unchanged (rolled-back statements, spills) are no part of the entry.
+        post.entrySet().removeIf(page -> Arrays.equals(pre.get(page.getKey()), page.getValue()));
+        if (post.isEmpty() && pageCount == tx.originalPages) {
             return;
         }
         if (pageCount < tx.originalPages) {
@@ -343,21 +345,22 @@ final class TrackedDatabase {
         }
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
+        if (needsBase) {
+            capture.switchToRewrite(); // the commit reads every page anyway: keep no images
+        }
         return capture;
     }
 
     /** First transaction in this process: does the file still match the position the state file recorded? */
     private void verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
-        WriterStateFile.State state = stateFile.read();
-        if (state != null && !state.dbId().equals(dbId)) {
-            state = null; // the database was renamed: its old position belongs to another chain
-        }
+        WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
-        long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
         committedPages = pageCount;
         cache.clear();
         baseOwed = state != null && state.baseOwed();
-        if (state != null && !state.baseOwed() && state.checksum() == checksum && state.pageCount() == pageCount
+        // The full scan is only needed to continue a chain; a base entry needs none.
+        long checksum = baseOwed || pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
+        if (state != null && !baseOwed && state.checksum() == checksum && state.pageCount() == pageCount
                 && (pageCount == 0 || state.pageSize() == pageSize)) {
             continueAfter(state.lsn(), checksum, "its recorded position");
             return;
@@ -385,6 +388,12 @@ final class TrackedDatabase {
             log.warn("pagestream: db {} ({}) does not match the end of its journal (LSN {}{}): the next commit publishes"
                     + " a base entry", dbId, path, lastLsn, baseOwed ? ", a failed entry owes a base" : ", changed outside the VFS");
         }
+    }
+
+    /** The recorded position, unless it belongs to another db id (the database was renamed). */
+    private WriterStateFile.State recordedState() {
+        WriterStateFile.State state = stateFile.read();
+        return state != null && state.dbId().equals(dbId) ? state : null;
     }
 
     private void continueAfter(long lsn, long checksum, String source) {
@@ -424,14 +433,6 @@ final class TrackedDatabase {
         return pages;
     }
 
-    private static boolean unchanged(Map<Integer, byte[]> pre, Map<Integer, byte[]> post) {
-        for (Map.Entry<Integer, byte[]> page : post.entrySet()) {
-            if (!Arrays.equals(pre.get(page.getKey()), page.getValue())) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     private static byte[] readUnchecked(OpenFile file, long offset, int length) {
         try {

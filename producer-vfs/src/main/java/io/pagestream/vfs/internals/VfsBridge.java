@@ -30,7 +30,6 @@ public final class VfsBridge {
     private static final Map<String, String> DB_ID_PATHS = new HashMap<>();
 
     private final SqliteNative sqlite = SqliteNative.get();
-    private final String name;
     private final String dbIdParameter;
     private final JournalPublisher publisher;
     private final CommitObserver observer;
@@ -51,7 +50,6 @@ public final class VfsBridge {
     private final MemorySegment fileControlStub;
 
     public VfsBridge(String name, String dbIdParameter, JournalPublisher publisher, CommitObserver observer) {
-        this.name = name;
         this.dbIdParameter = dbIdParameter;
         this.publisher = publisher;
         this.observer = observer;
@@ -59,7 +57,8 @@ public final class VfsBridge {
         if (realVfs.address() == 0) {
             throw new PagestreamException("SQLite has no default VFS");
         }
-        if (!sqlite.findVfs(ARENA.allocateFrom(name)).equals(MemorySegment.NULL)) {
+        MemorySegment nativeName = ARENA.allocateFrom(name);
+        if (!sqlite.findVfs(nativeName).equals(MemorySegment.NULL)) {
             throw new PagestreamException("a VFS named '" + name + "' is already registered in this process");
         }
         this.realOpen = realVfs.get(ADDRESS, SqliteNative.VFS_OPEN);
@@ -76,7 +75,7 @@ public final class VfsBridge {
         vfs = ARENA.allocate(SqliteNative.VFS_SIZE, 8);
         vfs.copyFrom(realVfs);
         vfs.set(ADDRESS, SqliteNative.VFS_NEXT, MemorySegment.NULL);
-        vfs.set(ADDRESS, SqliteNative.VFS_NAME, ARENA.allocateFrom(name));
+        vfs.set(ADDRESS, SqliteNative.VFS_NAME, nativeName);
         vfs.set(ADDRESS, SqliteNative.VFS_OPEN, openStub);
         int rc = sqlite.registerVfs(vfs);
         if (rc != SqliteNative.SQLITE_OK) {
@@ -94,10 +93,6 @@ public final class VfsBridge {
             }
             databases.clear();
         }
-    }
-
-    public int sqliteVersion() {
-        return sqlite.libVersion();
     }
 
     private MemorySegment stub(String method, FunctionDescriptor descriptor) {
@@ -143,7 +138,7 @@ public final class VfsBridge {
         if (methods.equals(MemorySegment.NULL)) {
             return rc;
         }
-        RealMethods real = realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods));
+        RealMethods real = realMethods(methods);
         String path = string(zName);
         String requestedId = sqlite.uriParameter(zName, dbIdParameterName);
         String dbId = requestedId == null || requestedId.isEmpty() ? Path.of(path).getFileName().toString() : requestedId;
@@ -159,12 +154,16 @@ public final class VfsBridge {
         return rc;
     }
 
+    private RealMethods realMethods(MemorySegment methods) {
+        return realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods));
+    }
+
     private int openFailed(MemorySegment handle, Throwable e) {
         logQuietly("pagestream: xOpen failed", e);
         try {
             MemorySegment methods = handle.get(ADDRESS, 0);
             if (!methods.equals(MemorySegment.NULL) && !files.containsKey(handle.address())) {
-                return refuseOpened(realTables.computeIfAbsent(methods.address(), address -> new RealMethods(methods)), handle);
+                return refuseOpened(realMethods(methods), handle);
             }
         } catch (Throwable again) {
             logQuietly("pagestream: cleaning up a failed xOpen failed", again);
@@ -172,7 +171,10 @@ public final class VfsBridge {
         return SqliteNative.SQLITE_CANTOPEN;
     }
 
-    /** One tracked database per path and one path per db id, in the whole process: a db id names one LSN chain. */
+    /**
+     * One path per db id in the whole process (a db id names one LSN chain), one tracked database per path in this
+     * VFS; the state file's lock keeps a path to one VFS and one process.
+     */
     private TrackedDatabase track(String path, String dbId) {
         synchronized (DB_ID_PATHS) {
             TrackedDatabase existing = databases.get(path);

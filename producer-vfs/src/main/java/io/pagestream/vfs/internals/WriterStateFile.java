@@ -24,7 +24,7 @@ import java.util.zip.CRC32C;
  * tracked: one publishing process per database.
  */
 final class WriterStateFile implements AutoCloseable {
-    static final String SUFFIX = "-pagestream";
+    private static final String SUFFIX = "-pagestream";
     private static final int SLOT_SIZE = 512;
     private static final int MAGIC = 0x50535753; // "PSWS"
     private static final int VERSION = 1;
@@ -92,10 +92,6 @@ final class WriterStateFile implements AutoCloseable {
                 // the open already failed; its error is the one to report
             }
         }
-    }
-
-    Path path() {
-        return path;
     }
 
     /** The newest intact state, or null when there is none. */
