@@ -52,7 +52,7 @@ class ReplicationIT {
     @Test
     void seededWorkloadReplicatesByteForByteAtEveryLsn() throws Exception {
         long seed = Long.getLong("pagestream.seed", System.currentTimeMillis());
-        int steps = Integer.getInteger("pagestream.workload.steps", 150);
+        int steps = Integer.getInteger("pagestream.workload.steps", 300);
         System.out.println("ReplicationIT seed=" + seed + " steps=" + steps + " (replay with -Dpagestream.seed=" + seed + ")");
         String topic = "replication-it";
         Map<String, String> writerHashes = new ConcurrentHashMap<>();
