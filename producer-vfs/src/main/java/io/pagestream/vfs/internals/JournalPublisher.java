@@ -26,8 +26,11 @@ public final class JournalPublisher implements AutoCloseable {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     private final JournalSink sink;
-    /** Busy publishing polls with short parks; after a quiet spell it sleeps until a commit wakes it. */
-    private static final long POLL_NANOS = 1_000_000;
+    /**
+     * Busy publishing polls every few milliseconds (well inside the producer's 20 ms linger, and rarely enough not
+     * to compete with the writer for the CPU); after a quiet spell it sleeps until a commit wakes it.
+     */
+    private static final long POLL_NANOS = 5_000_000;
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
 
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
