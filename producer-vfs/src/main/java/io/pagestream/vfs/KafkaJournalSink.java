@@ -52,22 +52,12 @@ public final class KafkaJournalSink implements JournalSink {
         this.maxRecordBytes = config.recordMaxBytes();
         Map<String, Object> settings = producerSettings(config, servers);
         this.timeoutMs = config.getLong(PagestreamConfig.STARTUP_TIMEOUT_MS_CONFIG);
-        this.consumerSettings = new HashMap<>();
-        for (Map.Entry<String, Object> setting : settings.entrySet()) {
-            if (ConsumerConfig.configNames().contains(setting.getKey())) {
-                consumerSettings.put(setting.getKey(), setting.getValue());
-            }
-        }
+        this.consumerSettings = only(settings, ConsumerConfig.configNames());
         consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-writer-position");
         consumerSettings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         consumerSettings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerSettings.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        Map<String, Object> adminSettings = new HashMap<>();
-        for (Map.Entry<String, Object> setting : settings.entrySet()) {
-            if (AdminClientConfig.configNames().contains(setting.getKey())) {
-                adminSettings.put(setting.getKey(), setting.getValue());
-            }
-        }
+        Map<String, Object> adminSettings = only(settings, AdminClientConfig.configNames());
         int apiTimeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
         adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, apiTimeout);
         adminSettings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(apiTimeout, 30_000));
@@ -85,6 +75,17 @@ public final class KafkaJournalSink implements JournalSink {
             throw new PagestreamConfigException("invalid producer settings: " + e.getMessage()
                     + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
         }
+    }
+
+    /** The client settings (security, timeouts…) another Kafka client understands. */
+    private static Map<String, Object> only(Map<String, Object> settings, java.util.Set<String> names) {
+        Map<String, Object> selected = new HashMap<>();
+        settings.forEach((name, value) -> {
+            if (names.contains(name)) {
+                selected.put(name, value);
+            }
+        });
+        return selected;
     }
 
     static Map<String, Object> producerSettings(PagestreamConfig config, List<String> servers) {

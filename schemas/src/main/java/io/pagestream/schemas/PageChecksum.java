@@ -37,6 +37,15 @@ public final class PageChecksum {
         return of(pgno, page, 0, page.length);
     }
 
+    /** XOR of the contributions of {@code count} consecutive pages, the first numbered {@code firstPgno}. */
+    public static long ofPages(long firstPgno, byte[] pages, int count, int pageSize) {
+        long checksum = 0;
+        for (int i = 0; i < count; i++) {
+            checksum ^= of(firstPgno + i, pages, i * pageSize, pageSize);
+        }
+        return checksum;
+    }
+
     /** Full scan of a database file; used to verify, never on the commit path. */
     public static long scan(FileChannel file, int pageSize) {
         try {
@@ -55,9 +64,7 @@ public final class PageChecksum {
                         throw new IOException("file shrank while scanning");
                     }
                 }
-                for (int i = 0; i < count; i++) {
-                    checksum ^= of(first + i, chunk, i * pageSize, pageSize);
-                }
+                checksum ^= ofPages(first, chunk, count, pageSize);
             }
             return checksum;
         } catch (IOException e) {

@@ -402,34 +402,40 @@ final class TrackedDatabase {
         log.info("pagestream: db {} ({}) continues its journal after LSN {} ({})", dbId, path, lsn, source);
     }
 
-    /** Full-scan checksum in 1 MiB reads, holding no more than one read in memory. */
-    private static long checksumOf(OpenFile file, int pageSize, long pageCount) throws Throwable {
-        long checksum = JournalContract.EMPTY_CHECKSUM;
+    /** Visits consecutive pages read from the file in 1 MiB chunks. */
+    private interface ChunkVisitor {
+        void visit(long firstPgno, byte[] chunk, int count);
+    }
+
+    private static void forEachChunk(OpenFile file, int pageSize, long pageCount, ChunkVisitor visitor) throws Throwable {
         int pagesPerRead = Math.max(1, (1 << 20) / pageSize);
         for (long first = 1; first <= pageCount; first += pagesPerRead) {
             int count = (int) Math.min(pagesPerRead, pageCount - first + 1);
-            byte[] chunk = file.read((first - 1) * pageSize, count * pageSize);
-            for (int i = 0; i < count; i++) {
-                checksum ^= PageChecksum.of(first + i, chunk, i * pageSize, pageSize);
-            }
+            visitor.visit(first, file.read((first - 1) * pageSize, count * pageSize), count);
         }
-        return checksum;
+    }
+
+    /** Full-scan checksum holding no more than one chunk in memory. */
+    private static long checksumOf(OpenFile file, int pageSize, long pageCount) throws Throwable {
+        long[] checksum = {JournalContract.EMPTY_CHECKSUM};
+        forEachChunk(file, pageSize, pageCount,
+                (first, chunk, count) -> checksum[0] ^= PageChecksum.ofPages(first, chunk, count, pageSize));
+        return checksum[0];
     }
 
     private static TreeMap<Integer, byte[]> readAllPages(OpenFile file, int pageSize, long fileSize) throws Throwable {
         TreeMap<Integer, byte[]> pages = new TreeMap<>();
-        long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
-        long lockPage = pageSize == 0 ? 0 : JournalContract.lockBytePgno(pageSize);
-        int pagesPerRead = Math.max(1, (1 << 20) / Math.max(pageSize, 1));
-        for (long first = 1; first <= pageCount; first += pagesPerRead) {
-            int count = (int) Math.min(pagesPerRead, pageCount - first + 1);
-            byte[] chunk = file.read((first - 1) * pageSize, count * pageSize);
+        if (pageSize == 0) {
+            return pages;
+        }
+        long lockPage = JournalContract.lockBytePgno(pageSize);
+        forEachChunk(file, pageSize, fileSize / pageSize, (first, chunk, count) -> {
             for (int i = 0; i < count; i++) {
                 if (first + i != lockPage) {
                     pages.put((int) (first + i), Arrays.copyOfRange(chunk, i * pageSize, (i + 1) * pageSize));
                 }
             }
-        }
+        });
         return pages;
     }
 
