@@ -15,8 +15,8 @@ import java.util.Random;
  * and rollbacks, and runs VACUUM. Every committed transaction bumps a counter row, so each one changes
  * the database and must become exactly one journal entry. The same seed replays the same operations.
  */
-final class WorkloadGenerator {
-    enum Outcome { COMMITTED, ROLLED_BACK }
+public final class WorkloadGenerator {
+    public enum Outcome { COMMITTED, ROLLED_BACK }
 
     private final Random random;
     private final Connection connection;
@@ -26,20 +26,20 @@ final class WorkloadGenerator {
     private int nextTable;
     private int step;
     /** Marker tokens inserted only by transactions that were rolled back. */
-    final List<String> rolledBackMarkers = new ArrayList<>();
-    int committed;
-    int rolledBack;
+    public final List<String> rolledBackMarkers = new ArrayList<>();
+    public int committed;
+    public int rolledBack;
 
     /**
      * @param vacuum run VACUUM now and then (needs no other generator holding a transaction open)
      * @param incrementalVacuum run PRAGMA incremental_vacuum inside committed transactions (auto_vacuum=INCREMENTAL)
      * @param pageSizeChangeStep at this step, change the page size to {@code newPageSize} by VACUUM (0: never)
      */
-    record Options(boolean vacuum, boolean incrementalVacuum, int pageSizeChangeStep, int newPageSize) {
+    public record Options(boolean vacuum, boolean incrementalVacuum, int pageSizeChangeStep, int newPageSize) {
         static final Options PLAIN = new Options(false, false, 0, 0);
     }
 
-    WorkloadGenerator(long seed, Connection connection, String prefix, Options options) {
+    public WorkloadGenerator(long seed, Connection connection, String prefix, Options options) {
         this.random = new Random(seed);
         this.connection = connection;
         this.prefix = prefix;
@@ -47,7 +47,7 @@ final class WorkloadGenerator {
     }
 
     /** Tables every generator on a database shares: one committed transaction, run once per database. */
-    static void createSharedSchema(Connection connection) throws SQLException {
+    public static void createSharedSchema(Connection connection) throws SQLException {
         try (Statement s = connection.createStatement()) {
             s.execute("BEGIN IMMEDIATE");
             s.execute("create table counter(id integer primary key, n integer not null)");
@@ -57,7 +57,7 @@ final class WorkloadGenerator {
     }
 
     /** One committed transaction: this generator's counter row and first table. */
-    void setUp() throws SQLException {
+    public void setUp() throws SQLException {
         try (Statement s = connection.createStatement()) {
             s.execute("PRAGMA busy_timeout=20000");
             s.execute("BEGIN IMMEDIATE");
@@ -67,7 +67,7 @@ final class WorkloadGenerator {
         }
     }
 
-    Outcome step() throws SQLException {
+    public Outcome step() throws SQLException {
         step++;
         int dice = random.nextInt(100);
         boolean changePageSize = step == options.pageSizeChangeStep();

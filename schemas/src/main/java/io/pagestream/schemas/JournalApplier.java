@@ -18,7 +18,7 @@ import java.util.Arrays;
  */
 public final class JournalApplier {
     /** Zero pages an entry may add without carrying them; the writer always carries new pages. */
-    static final long MAX_IMPLICIT_ZERO_PAGES = 65536;
+    public static final long MAX_IMPLICIT_ZERO_PAGES = 65536;
 
     private JournalApplier() {}
 
@@ -143,7 +143,8 @@ public final class JournalApplier {
         return JournalContract.isValidPageSize(size) ? size : fallback;
     }
 
-    private static void requireEveryPage(JournalEntry entry, String where) {
+    /** A base entry or page-size change must carry pages 1..pageCount (lock-byte page excepted) whole. */
+    public static void requireEveryPage(JournalEntry entry, String where) {
         long lockPage = JournalContract.lockBytePgno(entry.getPageSize());
         long expected = 1;
         for (PageDelta delta : entry.getDeltas()) {

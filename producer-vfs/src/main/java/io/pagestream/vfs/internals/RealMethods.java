@@ -19,6 +19,7 @@ final class RealMethods {
     private final MemorySegment read;
     private final MemorySegment write;
     private final MemorySegment truncate;
+    private final MemorySegment sync;
     private final MemorySegment fileSize;
     private final MemorySegment lock;
     private final MemorySegment unlock;
@@ -30,6 +31,7 @@ final class RealMethods {
         read = table.get(ADDRESS, SqliteNative.IO_READ);
         write = table.get(ADDRESS, SqliteNative.IO_WRITE);
         truncate = table.get(ADDRESS, SqliteNative.IO_TRUNCATE);
+        sync = table.get(ADDRESS, SqliteNative.IO_SYNC);
         fileSize = table.get(ADDRESS, SqliteNative.IO_FILE_SIZE);
         lock = table.get(ADDRESS, SqliteNative.IO_LOCK);
         unlock = table.get(ADDRESS, SqliteNative.IO_UNLOCK);
@@ -50,6 +52,10 @@ final class RealMethods {
 
     int truncate(MemorySegment file, long size) throws Throwable {
         return (int) SqliteNative.FILE_LONG.invokeExact(truncate, file, size);
+    }
+
+    int sync(MemorySegment file, int flags) throws Throwable {
+        return (int) SqliteNative.FILE_INT.invokeExact(sync, file, flags);
     }
 
     int lock(MemorySegment file, int level) throws Throwable {

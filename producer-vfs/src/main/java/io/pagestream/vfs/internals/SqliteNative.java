@@ -60,6 +60,7 @@ public final class SqliteNative {
     public static final long IO_READ = 16;
     public static final long IO_WRITE = 24;
     public static final long IO_TRUNCATE = 32;
+    public static final long IO_SYNC = 40;
     public static final long IO_FILE_SIZE = 48;
     public static final long IO_LOCK = 56;
     public static final long IO_UNLOCK = 64;
@@ -76,7 +77,11 @@ public final class SqliteNative {
     static final MethodHandle FILE_POINTER = invoker(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle FILE_CONTROL = invoker(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
 
+    public static final int SQLITE_SYNC_FULL = 3;
+
     private static volatile SqliteNative instance;
+
+    private final Path library;
 
     final MethodHandle vfsFind;
     final MethodHandle vfsRegister;
@@ -84,7 +89,8 @@ public final class SqliteNative {
     final MethodHandle uriParameter;
     final MethodHandle message;
 
-    private SqliteNative(SymbolLookup shim) throws Throwable {
+    private SqliteNative(Path library, SymbolLookup shim) throws Throwable {
+        this.library = library;
         vfsFind = downcall(shim, "pagestream_vfs_find", FunctionDescriptor.of(ADDRESS, ADDRESS));
         vfsRegister = downcall(shim, "pagestream_vfs_register", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         vfsUnregister = downcall(shim, "pagestream_vfs_unregister", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -116,9 +122,20 @@ public final class SqliteNative {
                 load.setString(1, library.toString());
                 load.execute();
             }
-            return new SqliteNative(SymbolLookup.libraryLookup(library, Arena.global()));
+            return new SqliteNative(library, SymbolLookup.libraryLookup(library, Arena.global()));
         } catch (Throwable e) {
             throw new PagestreamException("cannot load the Pagestream SQLite shim into sqlite-jdbc: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads the shim into a connection opened with {@code SQLiteConfig.enableLoadExtension(true)}, which gives that
+     * connection the SQL function {@code pagestream_main_file()}.
+     */
+    public void loadInto(Connection connection) throws SQLException {
+        try (PreparedStatement load = connection.prepareStatement("select load_extension(?)")) {
+            load.setString(1, library.toString());
+            load.execute();
         }
     }
 

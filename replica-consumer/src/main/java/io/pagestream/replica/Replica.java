@@ -1,0 +1,201 @@
+package io.pagestream.replica;
+
+import io.pagestream.replica.internals.ReplicaEngine;
+import io.pagestream.replica.internals.StartOffsets;
+import io.pagestream.schemas.PagestreamConfigException;
+import io.pagestream.schemas.PagestreamException;
+import io.pagestream.schemas.RetriablePagestreamException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A replica service: follows the journal topic and keeps one live, byte-identical SQLite replica per
+ * database in a directory. Runs on a thread of its own; embed it in an application with
+ * {@code Replica.start(settings)} and read the replica files with sqlite-jdbc. The replica files and their
+ * recorded positions are the source of truth: on restart each replica resumes from its own position; the
+ * consumer group's committed offsets only report progress (lag) to Kafka tooling.
+ */
+public final class Replica implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Replica.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+
+    private final ReplicaConfig config;
+    private final ReplicaEngine engine;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Thread thread;
+    private final CountDownLatch started = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile PagestreamException failure;
+
+    private Replica(ReplicaConfig config, ReplicaListener listener) {
+        this.config = config;
+        this.engine = new ReplicaEngine(config.directory(), config.databases(), listener, config.busyTimeout(),
+                config.batchMaxPages());
+        this.consumer = createConsumer(config);
+        this.thread = new Thread(this::run, "pagestream-replica-" + config.name());
+    }
+
+    /** Starts a replica service and waits until it follows the journal (its start offsets are chosen). */
+    public static Replica start(Map<String, ?> settings) {
+        return start(settings, ReplicaListener.NONE);
+    }
+
+    public static Replica start(Map<String, ?> settings, ReplicaListener listener) {
+        Replica replica = new Replica(ReplicaConfig.of(settings), listener);
+        replica.thread.start();
+        try {
+            if (!replica.started.await(replica.config.startupTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS)) {
+                replica.close();
+                throw new RetriablePagestreamException("replica " + replica.config.name() + " did not start within "
+                        + replica.config.startupTimeout().toMillis() + " ms");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            replica.close();
+            throw new PagestreamException("interrupted while starting replica " + replica.config.name(), e);
+        }
+        if (replica.failure != null) {
+            replica.close();
+            throw replica.failure;
+        }
+        return replica;
+    }
+
+    private static Consumer<byte[], byte[]> createConsumer(ReplicaConfig config) {
+        Map<String, Object> settings = new HashMap<>();
+        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(ReplicaConfig.BOOTSTRAP_SERVERS_CONFIG));
+        settings.put(ConsumerConfig.GROUP_ID_CONFIG, ReplicaConfig.groupId(config.name()));
+        settings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-replica-" + config.name());
+        settings.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+        settings.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        settings.putAll(config.consumerOverrides());
+        // Not overridable: the replica chooses its own positions, and never reads an aborted transaction.
+        settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        settings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try {
+            return new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        } catch (KafkaException e) {
+            throw new PagestreamConfigException("invalid consumer settings: " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        }
+    }
+
+    private void run() {
+        try {
+            Map<String, ReplicaPosition> existing = engine.openExisting();
+            List<TopicPartition> partitions = partitions();
+            consumer.assign(partitions);
+            boolean discover = config.databases().isEmpty() || !existing.keySet().containsAll(config.databases());
+            Map<TopicPartition, Long> start = StartOffsets.compute(consumer, partitions, existing,
+                    dbId -> engine.follows(dbId) && !engine.hasReplica(dbId), discover, config.startupTimeout());
+            start.forEach(consumer::seek);
+            log.info("replica {} (group {}) follows {} from offsets {}: {} existing replica(s)", config.name(),
+                    ReplicaConfig.groupId(config.name()), config.topic(), start, existing.size());
+            started.countDown();
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
+                if (records.isEmpty()) {
+                    continue;
+                }
+                engine.process(records);
+                Map<TopicPartition, OffsetAndMetadata> progress = new HashMap<>();
+                for (TopicPartition partition : records.partitions()) {
+                    progress.put(partition, new OffsetAndMetadata(consumer.position(partition)));
+                }
+                consumer.commitAsync(progress, (offsets, error) -> {
+                    if (error instanceof RetriableCommitFailedException) {
+                        log.debug("replica {}: committing consumer-group offsets will be retried: {}", config.name(),
+                                error.toString());
+                    } else if (error != null) {
+                        log.warn("replica {}: committing consumer-group offsets failed (progress reporting only): {}",
+                                config.name(), error.toString());
+                    }
+                });
+            }
+        } catch (WakeupException e) {
+            // close() was called
+        } catch (PagestreamException e) {
+            failure = e;
+            log.error("replica {} stopped: {}", config.name(), e.getMessage());
+        } catch (RuntimeException e) {
+            failure = new PagestreamException("replica " + config.name() + " stopped: " + e, e);
+            log.error("replica {} stopped", config.name(), e);
+        } finally {
+            started.countDown();
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                log.warn("replica {}: closing the consumer failed: {}", config.name(), e.toString());
+            }
+            engine.close();
+        }
+    }
+
+    private List<TopicPartition> partitions() {
+        long deadline = System.nanoTime() + config.startupTimeout().toNanos();
+        while (true) {
+            List<PartitionInfo> infos = consumer.partitionsFor(config.topic(), config.startupTimeout());
+            if (infos != null && !infos.isEmpty()) {
+                return infos.stream().map(info -> new TopicPartition(info.topic(), info.partition())).toList();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new RetriablePagestreamException("journal topic " + config.topic() + " does not exist (waited "
+                        + config.startupTimeout().toMillis() + " ms)");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PagestreamException("interrupted while waiting for topic " + config.topic(), e);
+            }
+        }
+    }
+
+    /** Every followed database's replica, by db id. */
+    public Map<String, ReplicaStatus> status() {
+        return engine.status();
+    }
+
+    /** Why the service stopped, or null while it runs. */
+    public PagestreamException failure() {
+        return failure;
+    }
+
+    public String groupId() {
+        return ReplicaConfig.groupId(config.name());
+    }
+
+    public Set<String> databases() {
+        return engine.status().keySet();
+    }
+
+    /** Stops following the journal and closes the replica files; applies already made stay. */
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        try {
+            thread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

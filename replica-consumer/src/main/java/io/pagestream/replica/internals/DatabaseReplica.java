@@ -1,0 +1,173 @@
+package io.pagestream.replica.internals;
+
+import io.pagestream.replica.ReplicaListener;
+import io.pagestream.replica.ReplicaPosition;
+import io.pagestream.replica.ReplicaStatus;
+import io.pagestream.schemas.CorruptEntryException;
+import io.pagestream.schemas.DecodedRecord;
+import io.pagestream.schemas.FragmentAssembler;
+import io.pagestream.schemas.JournalCodec;
+import io.pagestream.schemas.PagestreamException;
+import io.pagestream.schemas.PositionMismatchException;
+import io.pagestream.schemas.avro.JournalEntry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows one database's entries in record order: reassembles fragments, skips what the replica already has,
+ * halts on a gap or anything that does not verify, and stages consecutive entries into one atomic apply.
+ */
+final class DatabaseReplica implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DatabaseReplica.class);
+
+    private final String dbId;
+    private final Path path;
+    private final Duration busyTimeout;
+    private final int maxBatchPages;
+    private final ReplicaListener listener;
+    private final FragmentAssembler fragments = new FragmentAssembler();
+    private ReplicaFile file;
+    private StagedBatch batch;
+    private PagestreamException error;
+    private long applied;
+    private long duplicates;
+    private volatile ReplicaStatus status;
+
+    DatabaseReplica(String dbId, Path path, Duration busyTimeout, int maxBatchPages, ReplicaListener listener) {
+        this.dbId = dbId;
+        this.path = path;
+        this.busyTimeout = busyTimeout;
+        this.maxBatchPages = maxBatchPages;
+        this.listener = listener;
+        publishStatus();
+    }
+
+    /** Opens the replica file now (an existing replica, resumed from its recorded position). */
+    void open() {
+        try {
+            file = ReplicaFile.open(path, dbId, busyTimeout);
+            log.info("replica of {} at {}: {}", dbId, path, file.position());
+        } catch (PagestreamException e) {
+            halt(e);
+        }
+        publishStatus();
+    }
+
+    boolean isStarted() {
+        return file != null;
+    }
+
+    ReplicaStatus status() {
+        return status;
+    }
+
+    /** The position entries are staged up to (beyond the file's until the batch is applied). */
+    private ReplicaPosition stagedPosition() {
+        return batch != null && !batch.isEmpty() ? batch.position() : file.position();
+    }
+
+    void accept(ConsumerRecord<byte[], byte[]> record) {
+        if (error != null) {
+            return;
+        }
+        String origin = record.topic() + "-" + record.partition() + "@" + record.offset();
+        if (file != null) {
+            ReplicaPosition staged = stagedPosition();
+            if (record.partition() == staged.partition() && record.offset() <= staged.offset()) {
+                return;
+            }
+        }
+        try {
+            DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
+            if (!decoded.dbId().equals(dbId)) {
+                throw new CorruptEntryException(origin + ": record keyed " + dbId + " holds an entry of db " + decoded.dbId());
+            }
+            Optional<JournalEntry> complete = fragments.accept(decoded, origin);
+            if (complete.isPresent()) {
+                accept(complete.get(), record.partition(), record.offset(), origin);
+            }
+        } catch (PagestreamException e) {
+            if (file == null) {
+                // Not started: the journal before this database's newest base entry is not this replica's concern.
+                fragments.reset();
+                log.debug("replica of {}: ignoring {} before its base entry: {}", dbId, origin, e.getMessage());
+                return;
+            }
+            flush();
+            halt(e);
+        }
+    }
+
+    private void accept(JournalEntry entry, int partition, long offset, String origin) {
+        if (file == null) {
+            if (!entry.getBase()) {
+                return;
+            }
+            open();
+            if (file == null) {
+                return;
+            }
+        }
+        long last = stagedPosition().lsn();
+        if (entry.getLsn() <= last) {
+            duplicates++;
+            log.debug("replica of {}: skipping {} LSN {}, already applied (at LSN {})", dbId, origin, entry.getLsn(), last);
+            return;
+        }
+        if (!entry.getBase() && entry.getLsn() != last + 1) {
+            flush();
+            throw new PositionMismatchException("replica of " + dbId + " at " + origin + ": gap in the LSN chain", last + 1,
+                    entry.getLsn());
+        }
+        if (batch == null) {
+            batch = file.newBatch();
+        }
+        batch.add(entry, partition, offset);
+        if (batch.stagedPages() >= maxBatchPages) {
+            flush();
+        }
+    }
+
+    /** Applies the staged entries, atomically. */
+    void flush() {
+        if (batch == null || batch.isEmpty() || error != null) {
+            batch = null;
+            return;
+        }
+        StagedBatch applying = batch;
+        batch = null;
+        try {
+            file.commit(applying);
+            applied += applying.entries();
+            publishStatus();
+            listener.applied(dbId, file.position(), applying.entries());
+        } catch (PagestreamException e) {
+            halt(e);
+        } catch (RuntimeException e) {
+            halt(new PagestreamException("replica of " + dbId + ": apply failed: " + e, e));
+        }
+    }
+
+    private void halt(PagestreamException e) {
+        error = e;
+        batch = null;
+        log.error("replica of {} halted at {}: {}", dbId, file == null ? "start" : file.position(), e.getMessage());
+        publishStatus();
+        listener.halted(dbId, e);
+    }
+
+    private void publishStatus() {
+        status = new ReplicaStatus(dbId, path, file == null ? ReplicaPosition.EMPTY : file.position(), applied, duplicates, error);
+    }
+
+    @Override
+    public void close() {
+        if (file != null) {
+            file.close();
+        }
+    }
+}

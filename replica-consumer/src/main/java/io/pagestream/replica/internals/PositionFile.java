@@ -1,0 +1,182 @@
+package io.pagestream.replica.internals;
+
+import io.pagestream.replica.ReplicaPosition;
+import io.pagestream.schemas.PagestreamException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * {@code <replica>-pagestream-replica}: the replica's recorded position. Before an apply changes the file it
+ * records both the current position and the one the apply leads to, synced; after a crash the file's
+ * checksum says which of the two it holds (the apply either rolled back through SQLite's hot journal or
+ * completed). Two CRC-protected slots written alternately, so a torn write leaves the previous record intact.
+ * Locked while open: one replica process per file.
+ */
+public final class PositionFile implements AutoCloseable {
+    public static final String SUFFIX = "-pagestream-replica";
+    private static final int SLOT_SIZE = 512;
+    private static final int MAGIC = 0x50535250; // "PSRP"
+    private static final int VERSION = 1;
+    private static final int MAX_DB_ID_BYTES = 300;
+
+    /** The position the file held when the record was written, and the one the apply in progress leads to. */
+    public record Recorded(String dbId, ReplicaPosition current, ReplicaPosition pending) {}
+
+    private final Path path;
+    private final FileChannel channel;
+    private final FileLock lock;
+    private long sequence;
+
+    private PositionFile(Path path, FileChannel channel, FileLock lock) {
+        this.path = path;
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    public static Path pathFor(Path replica) {
+        return Path.of(replica + SUFFIX);
+    }
+
+    public static boolean exists(Path replica) {
+        return Files.exists(pathFor(replica));
+    }
+
+    public static PositionFile open(Path replica) {
+        Path path = pathFor(replica).toAbsolutePath();
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                throw new PagestreamException("replica " + replica + " is already kept by another process (lock on " + path
+                        + " is held)");
+            }
+            return new PositionFile(path, channel, lock);
+        } catch (OverlappingFileLockException e) {
+            closeQuietly(channel);
+            throw new PagestreamException("replica " + replica + " is already kept by another replica in this process");
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new UncheckedIOException("cannot open replica position " + path, e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    /** Reads the newest intact record of a position file without locking it (tools, tests). */
+    public static Recorded peek(Path replica) {
+        try (FileChannel channel = FileChannel.open(pathFor(replica), StandardOpenOption.READ)) {
+            return read(channel);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read replica position " + pathFor(replica), e);
+        }
+    }
+
+    /** The newest intact record, or null when there is none. */
+    public synchronized Recorded read() {
+        try {
+            long[] newestSequence = {-1};
+            Recorded newest = read(channel, newestSequence);
+            sequence = Math.max(sequence, newestSequence[0]);
+            return newest;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read replica position " + path, e);
+        }
+    }
+
+    private static Recorded read(FileChannel channel) throws IOException {
+        return read(channel, new long[] {-1});
+    }
+
+    private static Recorded read(FileChannel channel, long[] newestSequence) throws IOException {
+        Recorded newest = null;
+        for (int index = 0; index < 2; index++) {
+            ByteBuffer buffer = ByteBuffer.allocate(SLOT_SIZE);
+            while (buffer.hasRemaining()) {
+                if (channel.read(buffer, (long) index * SLOT_SIZE + buffer.position()) < 0) {
+                    break;
+                }
+            }
+            byte[] slot = buffer.array();
+            CRC32C crc = new CRC32C();
+            crc.update(slot, 0, SLOT_SIZE - 4);
+            if (buffer.getInt(0) != MAGIC || buffer.get(4) != VERSION || buffer.getInt(SLOT_SIZE - 4) != (int) crc.getValue()) {
+                continue;
+            }
+            long slotSequence = buffer.getLong(8);
+            if (slotSequence > newestSequence[0]) {
+                int idLength = Math.min(buffer.getShort(16) & 0xFFFF, MAX_DB_ID_BYTES);
+                String dbId = new String(slot, 18, idLength, StandardCharsets.UTF_8);
+                newest = new Recorded(dbId, position(buffer, 320), position(buffer, 400));
+                newestSequence[0] = slotSequence;
+            }
+        }
+        return newest;
+    }
+
+    /** Records {@code current} and {@code pending} durably (synced) in the older slot. */
+    public synchronized void write(String dbId, ReplicaPosition current, ReplicaPosition pending) {
+        byte[] id = dbId.getBytes(StandardCharsets.UTF_8);
+        if (id.length > MAX_DB_ID_BYTES) {
+            throw new PagestreamException("db id longer than " + MAX_DB_ID_BYTES + " bytes: " + dbId);
+        }
+        sequence++;
+        ByteBuffer buffer = ByteBuffer.allocate(SLOT_SIZE);
+        buffer.putInt(0, MAGIC).put(4, (byte) VERSION).putLong(8, sequence).putShort(16, (short) id.length).put(18, id);
+        put(buffer, 320, current);
+        put(buffer, 400, pending);
+        CRC32C crc = new CRC32C();
+        crc.update(buffer.array(), 0, SLOT_SIZE - 4);
+        buffer.putInt(SLOT_SIZE - 4, (int) crc.getValue());
+        try {
+            long at = (sequence % 2) * SLOT_SIZE;
+            while (buffer.hasRemaining()) {
+                channel.write(buffer, at + buffer.position());
+            }
+            channel.force(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record replica position in " + path, e);
+        }
+    }
+
+    private static void put(ByteBuffer buffer, int at, ReplicaPosition position) {
+        buffer.putLong(at, position.lsn()).putLong(at + 8, position.checksum()).putInt(at + 16, position.pageSize())
+                .putLong(at + 20, position.pageCount()).putInt(at + 28, position.partition())
+                .putLong(at + 32, position.offset()).putLong(at + 40, position.commitTimeMillis());
+    }
+
+    private static ReplicaPosition position(ByteBuffer buffer, int at) {
+        return new ReplicaPosition(buffer.getLong(at), buffer.getLong(at + 8), buffer.getInt(at + 16),
+                buffer.getLong(at + 20), buffer.getInt(at + 28), buffer.getLong(at + 32), buffer.getLong(at + 40));
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            lock.release();
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot close replica position " + path, e);
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the open already failed; its error is the one to report
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package io.pagestream.replica.internals;
+
+import io.pagestream.replica.ReplicaListener;
+import io.pagestream.replica.ReplicaPosition;
+import io.pagestream.replica.ReplicaStatus;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replica service's logic, without Kafka: journal records in, replica files out. One replica file per
+ * database id in a directory; records of databases not followed are ignored. Records are handed over in
+ * order, a poll's worth at a time; each database's entries in one hand-over are applied as one atomic batch.
+ */
+public final class ReplicaEngine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ReplicaEngine.class);
+
+    private final Path directory;
+    private final Set<String> followed;
+    private final ReplicaListener listener;
+    private final Duration busyTimeout;
+    private final int maxBatchPages;
+    private final Map<String, DatabaseReplica> replicas = new ConcurrentHashMap<>();
+
+    /**
+     * @param followed database ids to replicate; empty for every database in the journal
+     * @param busyTimeout how long an apply waits for readers before logging and waiting again
+     * @param maxBatchPages staged pages after which a batch is applied without waiting for the hand-over's end
+     */
+    public ReplicaEngine(Path directory, Set<String> followed, ReplicaListener listener, Duration busyTimeout,
+            int maxBatchPages) {
+        this.directory = directory.toAbsolutePath();
+        this.followed = Set.copyOf(followed);
+        this.listener = listener;
+        this.busyTimeout = busyTimeout;
+        this.maxBatchPages = maxBatchPages;
+    }
+
+    public boolean follows(String dbId) {
+        return followed.isEmpty() || followed.contains(dbId);
+    }
+
+    /**
+     * Opens the followed replicas already in the directory, recovering any apply a crash interrupted.
+     *
+     * @return their positions, where each resumes
+     */
+    public Map<String, ReplicaPosition> openExisting() {
+        Map<String, ReplicaPosition> positions = new TreeMap<>();
+        try {
+            Files.createDirectories(directory);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the replica directory " + directory, e);
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + PositionFile.SUFFIX)) {
+            for (Path positionFile : files) {
+                String name = positionFile.getFileName().toString();
+                Path replica = directory.resolve(name.substring(0, name.length() - PositionFile.SUFFIX.length()));
+                PositionFile.Recorded recorded = PositionFile.peek(replica);
+                if (recorded == null || !follows(recorded.dbId())) {
+                    continue;
+                }
+                DatabaseReplica database = replica(recorded.dbId());
+                database.open();
+                if (!database.status().halted()) {
+                    positions.put(recorded.dbId(), database.status().position());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list replicas in " + directory, e);
+        }
+        return positions;
+    }
+
+    /** Whether the database's replica exists (opened or halted), so the journal before its position is not needed. */
+    public boolean hasReplica(String dbId) {
+        DatabaseReplica database = replicas.get(dbId);
+        return database != null && (database.isStarted() || database.status().halted());
+    }
+
+    /** Applies a poll's worth of records, in order. */
+    public void process(Iterable<ConsumerRecord<byte[], byte[]>> records) {
+        Set<DatabaseReplica> touched = new LinkedHashSet<>();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            if (record.key() == null) {
+                log.warn("ignoring {}-{}@{}: a journal record without a key (db id)", record.topic(), record.partition(),
+                        record.offset());
+                continue;
+            }
+            String dbId = new String(record.key(), StandardCharsets.UTF_8);
+            if (!follows(dbId)) {
+                continue;
+            }
+            DatabaseReplica database = replica(dbId);
+            database.accept(record);
+            touched.add(database);
+        }
+        for (DatabaseReplica database : touched) {
+            database.flush();
+        }
+    }
+
+    public Map<String, ReplicaStatus> status() {
+        Map<String, ReplicaStatus> status = new LinkedHashMap<>();
+        new TreeMap<>(replicas).forEach((dbId, database) -> status.put(dbId, database.status()));
+        return status;
+    }
+
+    private DatabaseReplica replica(String dbId) {
+        return replicas.computeIfAbsent(dbId,
+                id -> new DatabaseReplica(id, directory.resolve(fileName(id)), busyTimeout, maxBatchPages, listener));
+    }
+
+    /** The replica's file name for a db id: the id, percent-encoding anything but letters, digits, '.', '_' and '-'. */
+    public static String fileName(String dbId) {
+        StringBuilder name = new StringBuilder();
+        for (byte b : dbId.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xFF;
+            boolean plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'
+                    || (c == '.' && name.length() > 0);
+            if (plain) {
+                name.append((char) c);
+            } else {
+                name.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
+            }
+        }
+        return name.toString();
+    }
+
+    @Override
+    public void close() {
+        for (DatabaseReplica database : replicas.values()) {
+            try {
+                database.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the replica of {} failed: {}", database.status().dbId(), e.toString());
+            }
+        }
+        replicas.clear();
+    }
+}
