@@ -1,0 +1,291 @@
+package io.pagestream.cli;
+
+import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.replica.Replica;
+import io.pagestream.replica.ReplicaConfig;
+import io.pagestream.replica.ReplicaStatus;
+import io.pagestream.vfs.KafkaJournalSink;
+import io.pagestream.vfs.PagestreamConfig;
+import io.pagestream.vfs.PagestreamVfs;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pagestream bench replica}: how fast a new replica catches up compared with the writer that
+ * produced the journal, and how soon a commit on the writer is visible to a reader of a live replica.
+ */
+@Command(name = "replica", mixinStandardHelpOptions = true,
+        description = {"Measures, with an in-process broker: catch-up (a new replica applying a journal of single-row INSERT"
+                + " entries from LSN 1, against the writer's sustained rate producing them) and visibility (writer commit to"
+                + " the row being visible to a reader of the replica, writer paced at a fixed rate). Last line: one JSON object."})
+final class BenchReplicaCommand implements Callable<Integer> {
+    @Option(names = "--quick", description = "A smaller run (under a minute).")
+    boolean quick;
+
+    @Option(names = "--entries", description = "Journal entries for the catch-up (default 100000; 20000 with --quick).")
+    Integer entries;
+
+    @Option(names = "--writer-sync", defaultValue = "OFF",
+            description = "PRAGMA synchronous of the writer producing the catch-up journal (default ${DEFAULT-VALUE}: the"
+                    + " fastest writer, the strictest comparison).")
+    String writerSync;
+
+    @Option(names = "--rate", defaultValue = "1000", description = "Paced writer rate for visibility, txn/s (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(names = "--visibility-seconds", description = "Duration of the paced run (default 15; 5 with --quick).")
+    Integer visibilitySeconds;
+
+    @Option(names = "--dir", description = "Directory for the databases (default: a new temporary directory).")
+    Path dir;
+
+    private final PrintStream out = System.out;
+    private final Map<String, Long> writerLsn = new ConcurrentHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        int catchupEntries = entries != null ? entries : quick ? 20_000 : 100_000;
+        int pacedSeconds = visibilitySeconds != null ? visibilitySeconds : quick ? 5 : 15;
+        Path workDir = dir != null ? Files.createDirectories(dir.toAbsolutePath()) : Files.createTempDirectory("pagestream-bench-");
+        Path shm = Path.of("/dev/shm");
+        Path brokerDir = Files.isDirectory(shm) ? Files.createTempDirectory(shm, "pagestream-bench-kafka-")
+                : Files.createDirectories(workDir.resolve("kafka"));
+        Map<String, Object> json = new LinkedHashMap<>();
+        out.printf("pagestream bench replica%s: %d catch-up entries (writer synchronous=%s), visibility at %d txn/s for %d s,"
+                + " databases in %s%n", quick ? " --quick" : "", catchupEntries, writerSync, rate, pacedSeconds, workDir);
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withDataDir(brokerDir))) {
+            String topic = "pagestream.bench.replica." + System.currentTimeMillis();
+            Map<String, Object> writerSettings = Map.of(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                    PagestreamConfig.JOURNAL_TOPIC_CONFIG, topic, PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench-replica");
+            MeasuringJournalSink sink = new MeasuringJournalSink(new KafkaJournalSink(PagestreamConfig.of(writerSettings)));
+            try (PagestreamVfs vfs = PagestreamVfs.builder(writerSettings).sink(sink)
+                    .commitObserver((dbId, lsn, image) -> writerLsn.merge(dbId, lsn, Math::max)).install()) {
+                catchUp(vfs, sink, broker, topic, workDir, catchupEntries, json);
+                visibility(vfs, broker, topic, workDir, pacedSeconds, json);
+            }
+        } finally {
+            deleteRecursively(brokerDir);
+        }
+        json.put("quick", quick);
+        StringBuilder line = new StringBuilder("{");
+        json.forEach((key, value) -> line.append(line.length() > 1 ? ", " : "").append('"').append(key).append("\": ").append(value));
+        out.println(line.append('}'));
+        return 0;
+    }
+
+    private void catchUp(PagestreamVfs vfs, MeasuringJournalSink sink, EmbeddedKafkaBroker broker, String topic, Path workDir,
+            int count, Map<String, Object> json) throws Exception {
+        String dbId = "catchup.db";
+        long writerStart;
+        long writerEnd;
+        try (Connection writer = DriverManager.getConnection(vfs.jdbcUrl(workDir.resolve(dbId)))) {
+            try (Statement s = writer.createStatement()) {
+                s.execute("PRAGMA synchronous=" + writerSync);
+                s.execute("create table t(id integer primary key, payload text not null)");
+            }
+            flush(vfs);
+            Random random = new Random(42);
+            try (PreparedStatement insert = writer.prepareStatement("insert into t(payload) values (?)")) {
+                writerStart = System.nanoTime();
+                for (int i = 0; i < count; i++) {
+                    insert.setString(1, letters(random, 100));
+                    insert.executeUpdate();
+                }
+                flush(vfs);
+                writerEnd = System.nanoTime();
+            }
+        }
+        long lastLsn = writerLsn.get(dbId);
+        double writerTps = count / ((writerEnd - writerStart) / 1e9);
+        long journalBytes = sink.bytes(dbId);
+        long replicaStart = System.nanoTime();
+        try (Replica replica = Replica.start(replicaSettings(broker, topic, workDir.resolve("catchup-replica"), dbId))) {
+            awaitLsn(replica, dbId, lastLsn, Duration.ofMinutes(10));
+        }
+        double seconds = (System.nanoTime() - replicaStart) / 1e9;
+        double replicaTps = lastLsn / seconds;
+        double megabytesPerSecond = journalBytes / seconds / 1e6;
+        out.println();
+        out.printf("catch-up: writer produced %d single-row INSERT entries at %.0f txn/s (COMMITs, until Kafka acknowledged)%n",
+                count, writerTps);
+        out.printf("          a new replica applied all %d entries from LSN 1 in %.2f s (start-up included): %.0f entries/s,"
+                + " %.1f MB/s of journal%n", lastLsn, seconds, replicaTps, megabytesPerSecond);
+        out.printf("          catch-up ratio %.1f (replica entries/s / writer txn/s)%n", replicaTps / writerTps);
+        json.put("catchup_entries", lastLsn);
+        json.put("catchup_writer_tps", Math.round(writerTps));
+        json.put("catchup_replica_entries_per_s", Math.round(replicaTps));
+        json.put("catchup_ratio", round(replicaTps / writerTps));
+        json.put("catchup_mb_per_s", round(megabytesPerSecond));
+    }
+
+    private void visibility(PagestreamVfs vfs, EmbeddedKafkaBroker broker, String topic, Path workDir, int seconds,
+            Map<String, Object> json) throws Exception {
+        String dbId = "visible.db";
+        int total = rate * seconds;
+        AtomicLongArray committedAt = new AtomicLongArray(total + 1);
+        long[] visibleAfter = new long[total + 1];
+        Path replicaDir = workDir.resolve("visible-replica");
+        try (Connection writer = DriverManager.getConnection(vfs.jdbcUrl(workDir.resolve(dbId)));
+                Replica replica = Replica.start(replicaSettings(broker, topic, replicaDir, dbId))) {
+            try (Statement s = writer.createStatement()) {
+                s.execute("PRAGMA synchronous=OFF");
+                s.execute("create table v(id integer primary key, payload text not null)");
+            }
+            flush(vfs);
+            awaitLsn(replica, dbId, writerLsn.get(dbId), Duration.ofMinutes(1));
+            Reader reader = new Reader(replicaDir.resolve(dbId), committedAt, visibleAfter, total);
+            Thread readerThread = Thread.ofPlatform().name("bench-replica-reader").start(reader);
+            Random random = new Random(7);
+            long start = System.nanoTime();
+            long interval = 1_000_000_000L / rate;
+            try (PreparedStatement insert = writer.prepareStatement("insert into v(id, payload) values (?, ?)")) {
+                for (int id = 1; id <= total; id++) {
+                    long due = start + id * interval;
+                    while (System.nanoTime() < due) {
+                        LockSupport.parkNanos(Math.max(1, due - System.nanoTime()));
+                    }
+                    insert.setInt(1, id);
+                    insert.setString(2, letters(random, 100));
+                    insert.executeUpdate();
+                    committedAt.set(id, System.nanoTime());
+                }
+            }
+            double pacedTps = total / ((System.nanoTime() - start) / 1e9);
+            readerThread.join(Duration.ofMinutes(1));
+            if (reader.failure != null) {
+                throw reader.failure;
+            }
+            if (reader.seen < total) {
+                throw new IllegalStateException("the reader saw " + reader.seen + " of " + total + " rows within a minute");
+            }
+            // The first second warms up the JIT on both sides; it is not a steady state.
+            long[] latencies = Arrays.copyOfRange(visibleAfter, 1 + Math.min(rate, total / 2), total + 1);
+            Arrays.sort(latencies);
+            double p50 = latencies[latencies.length / 2] / 1e6;
+            double p99 = latencies[(int) (latencies.length * 0.99)] / 1e6;
+            double max = latencies[latencies.length - 1] / 1e6;
+            out.println();
+            out.printf("visibility: writer paced at %.0f txn/s for %d s; commit on the writer -> row visible to a reader of"
+                    + " the replica (first second excluded):%n", pacedTps, seconds);
+            out.printf("          p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", p50, p99, max);
+            json.put("visible_writer_tps", Math.round(pacedTps));
+            json.put("visible_p50_ms", round(p50));
+            json.put("visible_p99_ms", round(p99));
+            json.put("visible_max_ms", round(max));
+        }
+    }
+
+    /** Polls the replica for the newest row, timing when each row first becomes visible. */
+    private static final class Reader implements Runnable {
+        private final Path file;
+        private final AtomicLongArray committedAt;
+        private final long[] visibleAfter;
+        private final int total;
+        volatile int seen;
+        volatile Exception failure;
+
+        Reader(Path file, AtomicLongArray committedAt, long[] visibleAfter, int total) {
+            this.file = file;
+            this.committedAt = committedAt;
+            this.visibleAfter = visibleAfter;
+            this.total = total;
+        }
+
+        @Override
+        public void run() {
+            long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+            try (Connection connection = DriverManager.getConnection("jdbc:sqlite:file:" + file);
+                    Statement s = connection.createStatement()) {
+                s.execute("PRAGMA busy_timeout=10000");
+                s.execute("PRAGMA query_only=1");
+                try (PreparedStatement newest = connection.prepareStatement("select coalesce(max(id), 0) from v")) {
+                    int last = 0;
+                    while (last < total && System.nanoTime() < deadline) {
+                        int visible;
+                        try (ResultSet result = newest.executeQuery()) {
+                            visible = result.getInt(1);
+                        }
+                        long now = System.nanoTime();
+                        for (int id = last + 1; id <= visible; id++) {
+                            long committed = committedAt.get(id);
+                            // A commit can return an instant after its row became visible; that is zero latency.
+                            visibleAfter[id] = committed == 0 ? 0 : Math.max(0, now - committed);
+                        }
+                        last = Math.max(last, visible);
+                        seen = last;
+                        LockSupport.parkNanos(100_000);
+                    }
+                }
+            } catch (SQLException e) {
+                failure = e;
+            }
+        }
+    }
+
+    private static Map<String, Object> replicaSettings(EmbeddedKafkaBroker broker, String topic, Path dir, String dbId) {
+        return Map.of(ReplicaConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(), ReplicaConfig.JOURNAL_TOPIC_CONFIG, topic,
+                ReplicaConfig.REPLICA_DIR_CONFIG, dir.toString(), ReplicaConfig.REPLICA_DBS_CONFIG, dbId);
+    }
+
+    private static void awaitLsn(Replica replica, String dbId, long lsn, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            ReplicaStatus status = replica.status().get(dbId);
+            if (status != null && status.halted()) {
+                throw new IllegalStateException("replica of " + dbId + " halted: " + status.error().getMessage());
+            }
+            if (status != null && status.position().lsn() >= lsn) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("replica of " + dbId + " did not reach LSN " + lsn + " within " + timeout);
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    private static void flush(PagestreamVfs vfs) throws InterruptedException {
+        if (!vfs.flush(Duration.ofMinutes(5))) {
+            throw new IllegalStateException("Kafka did not acknowledge the benchmark's entries within 5 minutes");
+        }
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 1000) / 1000.0;
+    }
+
+    private static String letters(Random random, int length) {
+        char[] chars = new char[length];
+        for (int i = 0; i < length; i++) {
+            chars[i] = (char) ('a' + random.nextInt(26));
+        }
+        return new String(chars);
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+}
