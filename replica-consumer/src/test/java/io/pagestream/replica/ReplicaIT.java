@@ -135,4 +135,43 @@ class ReplicaIT {
             }
         }
     }
+
+    @Test
+    void aReplicaWrittenOutsideTheReplicaHaltsThatDatabase() throws Exception {
+        String topic = "replica-it-outside";
+        Path writerFile = Files.createDirectories(dir.resolve("writer")).resolve("outside.db");
+        Path replicaDir = dir.resolve("replica");
+        Map<String, Long> writerLsn = new ConcurrentHashMap<>();
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                        "journal.topic", topic, "vfs.name", "replica-it-outside"))
+                .commitObserver((dbId, lsn, image) -> writerLsn.merge(dbId, lsn, Math::max))
+                .install();
+                Connection writer = DriverManager.getConnection(vfs.jdbcUrl(writerFile));
+                Replica replica = Replica.start(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic,
+                        "replica.dir", replicaDir.toString()))) {
+            try (Statement s = writer.createStatement()) {
+                s.execute("create table t(id integer primary key, v text)");
+                s.execute("insert into t(v) values ('one')");
+            }
+            assertThat(vfs.flush(Duration.ofSeconds(30))).isTrue();
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> replica.status().get("outside.db") != null
+                            && replica.status().get("outside.db").position().lsn() == writerLsn.get("outside.db"));
+            long appliedLsn = writerLsn.get("outside.db");
+            try (Connection intruder = DriverManager.getConnection("jdbc:sqlite:file:" + replicaDir.resolve("outside.db"));
+                    Statement s = intruder.createStatement()) {
+                s.execute("PRAGMA busy_timeout=10000");
+                s.execute("insert into t(v) values ('written on the replica')");
+            }
+            try (Statement s = writer.createStatement()) {
+                s.execute("insert into t(v) values ('two')");
+            }
+            assertThat(vfs.flush(Duration.ofSeconds(30))).isTrue();
+            await().atMost(Duration.ofSeconds(30)).until(() -> replica.status().get("outside.db").halted());
+            ReplicaStatus status = replica.status().get("outside.db");
+            assertThat(status.error()).isInstanceOf(ReplicaStateException.class)
+                    .hasMessageContaining("outside.db").hasMessageContaining("written outside the replica");
+            assertThat(status.position().lsn()).isEqualTo(appliedLsn);
+        }
+    }
 }

@@ -104,8 +104,16 @@ public final class ReplicaFile implements AutoCloseable {
         return position;
     }
 
-    /** A batch to stage entries into, on top of the file's current state. */
+    /**
+     * A batch to stage entries into, on top of the file's current state; staging reads pages of the file, so an outside
+     * write is reported as such here rather than as the checksum mismatch it would cause (and checked again under the lock).
+     */
     StagedBatch newBatch() {
+        try {
+            requireUnchangedSinceLastApply();
+        } catch (IOException e) {
+            throw new UncheckedIOException("replica of " + dbId + ": cannot read " + path, e);
+        }
         int pageSize = position.pageSize();
         return new StagedBatch(position, (pgno, into) -> file.read((pgno - 1) * pageSize, into, pageSize));
     }
