@@ -118,7 +118,8 @@ public final class Replica implements AutoCloseable {
                 engine.process(records);
                 Map<TopicPartition, OffsetAndMetadata> progress = new HashMap<>();
                 for (TopicPartition partition : records.partitions()) {
-                    progress.put(partition, new OffsetAndMetadata(consumer.position(partition)));
+                    progress.put(partition,
+                            new OffsetAndMetadata(engine.reportableOffset(partition.partition(), consumer.position(partition))));
                 }
                 consumer.commitAsync(progress, (offsets, error) -> {
                     if (error instanceof RetriableCommitFailedException) {

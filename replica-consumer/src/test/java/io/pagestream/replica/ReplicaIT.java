@@ -6,6 +6,10 @@ import static org.awaitility.Awaitility.await;
 import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.vfs.PagestreamVfs;
 import io.pagestream.vfs.WorkloadGenerator;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -172,6 +176,47 @@ class ReplicaIT {
             assertThat(status.error()).isInstanceOf(ReplicaStateException.class)
                     .hasMessageContaining("outside.db").hasMessageContaining("written outside the replica");
             assertThat(status.position().lsn()).isEqualTo(appliedLsn);
+            // The halted database holds the group's committed offset at the record it did not apply: lag shows it.
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+                TopicPartition partition = new TopicPartition(topic, 0);
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(admin
+                        .listConsumerGroupOffsets(replica.groupId()).partitionsToOffsetAndMetadata().get().get(partition).offset())
+                        .isEqualTo(status.position().offset() + 1));
+            }
+        }
+    }
+
+    @Test
+    void theReplicasConsumerGroupShowsItsProgressToKafkaTooling() throws Exception {
+        String topic = "replica-it-group";
+        Path writerFile = Files.createDirectories(dir.resolve("writer")).resolve("grouped.db");
+        Map<String, Long> writerLsn = new ConcurrentHashMap<>();
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                        "journal.topic", topic, "vfs.name", "replica-it-group"))
+                .commitObserver((dbId, lsn, image) -> writerLsn.merge(dbId, lsn, Math::max))
+                .install();
+                Connection writer = DriverManager.getConnection(vfs.jdbcUrl(writerFile));
+                Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+            try (Statement s = writer.createStatement()) {
+                s.execute("create table t(id integer primary key, v text)");
+                for (int i = 0; i < 50; i++) {
+                    s.execute("insert into t(v) values ('row " + i + "')");
+                }
+            }
+            assertThat(vfs.flush(Duration.ofSeconds(30))).isTrue();
+            TopicPartition partition = new TopicPartition(topic, 0);
+            long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition).get().offset();
+            try (Replica replica = Replica.start(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic,
+                    "replica.dir", dir.resolve("replicas").toString(), "replica.name", "east-1"))) {
+                assertThat(replica.groupId()).isEqualTo("pagestream-replica-east-1");
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("pagestream-replica-east-1")
+                            .partitionsToOffsetAndMetadata().get();
+                    assertThat(committed.get(partition)).isNotNull();
+                    assertThat(committed.get(partition).offset()).as("committed offset = end offset: lag 0").isEqualTo(end);
+                });
+                assertThat(replica.status().get("grouped.db").position().lsn()).isEqualTo(writerLsn.get("grouped.db"));
+            }
         }
     }
 }

@@ -36,6 +36,10 @@ final class DatabaseReplica implements AutoCloseable {
     private long applied;
     private long duplicates;
     private volatile ReplicaStatus status;
+    /** The record being handled, for where a halt happened. */
+    private ConsumerRecord<byte[], byte[]> current;
+    /** Partition and offset of the first record a halted replica did not apply; null while it follows the journal. */
+    private volatile long[] haltedAt;
 
     DatabaseReplica(String dbId, Path path, Duration busyTimeout, int maxBatchPages, ReplicaListener listener) {
         this.dbId = dbId;
@@ -74,6 +78,7 @@ final class DatabaseReplica implements AutoCloseable {
         if (error != null) {
             return;
         }
+        current = record;
         String origin = record.topic() + "-" + record.partition() + "@" + record.offset();
         if (file != null) {
             ReplicaPosition staged = stagedPosition();
@@ -141,7 +146,10 @@ final class DatabaseReplica implements AutoCloseable {
         StagedBatch applying = batch;
         batch = null;
         try {
+            long started = System.nanoTime();
             file.commit(applying);
+            log.debug("replica of {}: applied {} entries ({} pages) up to LSN {} in {} µs", dbId, applying.entries(),
+                    applying.stagedPages(), applying.position().lsn(), (System.nanoTime() - started) / 1000);
             applied += applying.entries();
             publishStatus();
             listener.applied(dbId, file.position(), applying.entries());
@@ -152,9 +160,23 @@ final class DatabaseReplica implements AutoCloseable {
         }
     }
 
+    /**
+     * Where a halted replica stopped: {partition, offset of the first record it did not apply}, so that its consumer
+     * group's committed offset stays there and Kafka tooling shows the lag growing; null while it follows the journal.
+     */
+    long[] haltedAt() {
+        return haltedAt;
+    }
+
     private void halt(PagestreamException e) {
         error = e;
         batch = null;
+        ReplicaPosition position = file == null ? ReplicaPosition.EMPTY : file.position();
+        if (position.partition() >= 0) {
+            haltedAt = new long[] {position.partition(), position.offset() + 1};
+        } else if (current != null) {
+            haltedAt = new long[] {current.partition(), current.offset()};
+        }
         log.error("replica of {} halted at {}: {}", dbId, file == null ? "start" : file.position(), e.getMessage());
         publishStatus();
         listener.halted(dbId, e);

@@ -113,6 +113,21 @@ public final class ReplicaEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * The offset to report as consumed for a partition: the next one to read, held back to where the earliest halted
+     * replica on that partition stopped, so that its lag shows in Kafka tooling.
+     */
+    public long reportableOffset(int partition, long nextOffset) {
+        long offset = nextOffset;
+        for (DatabaseReplica database : replicas.values()) {
+            long[] haltedAt = database.haltedAt();
+            if (haltedAt != null && haltedAt[0] == partition) {
+                offset = Math.min(offset, haltedAt[1]);
+            }
+        }
+        return offset;
+    }
+
     public Map<String, ReplicaStatus> status() {
         Map<String, ReplicaStatus> status = new LinkedHashMap<>();
         new TreeMap<>(replicas).forEach((dbId, database) -> status.put(dbId, database.status()));
