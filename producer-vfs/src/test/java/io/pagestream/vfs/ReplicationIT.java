@@ -62,7 +62,7 @@ class ReplicationIT {
                 new Writer("beta.db", dir.resolve("beta.db"),
                         "PRAGMA page_size=1024; PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=TRUNCATE", 1,
                         new WorkloadGenerator.Options(true, true, steps / 2, 4096)),
-                new Writer("gamma-custom", dir.resolve("gamma.db"), "PRAGMA journal_mode=PERSIST; PRAGMA locking_mode=EXCLUSIVE", 1,
+                new Writer("gamma-custom", dir.resolve("gamma.db"), "PRAGMA journal_mode=PERSIST", 1,
                         new WorkloadGenerator.Options(true, false, 0, 0)));
         Map<String, Integer> expectedEntries = new ConcurrentHashMap<>();
         Map<String, List<String>> rolledBackMarkers = new ConcurrentHashMap<>();

@@ -322,24 +322,37 @@ public final class VfsBridge {
         }
     }
 
-    /** PRAGMA journal_mode=WAL and =OFF are refused with an SQL error; everything else passes. */
+    /**
+     * PRAGMA journal_mode=WAL and =OFF, and locking_mode=EXCLUSIVE, are refused with an SQL error; everything else
+     * passes.
+     */
     private Integer refusePragma(OpenFile open, MemorySegment arg) {
         MemorySegment args = arg.reinterpret(3 * ADDRESS.byteSize());
         String pragma = string(args.getAtIndex(ADDRESS, 1));
         String value = string(args.getAtIndex(ADDRESS, 2));
-        if (pragma == null || value == null || !pragma.equalsIgnoreCase("journal_mode")) {
+        if (pragma == null || value == null) {
             return null;
         }
-        String mode = value.trim().toLowerCase(Locale.ROOT);
-        String reason = switch (mode) {
-            case "wal" -> "journal_mode=WAL is not supported yet";
-            case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never publishes";
+        String setting = value.trim().toLowerCase(Locale.ROOT);
+        String reason = switch (pragma.toLowerCase(Locale.ROOT)) {
+            case "journal_mode" -> switch (setting) {
+                case "wal" -> "journal_mode=WAL is not supported yet; use DELETE, TRUNCATE, PERSIST or MEMORY";
+                case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never"
+                        + " publishes; use DELETE, TRUNCATE, PERSIST or MEMORY";
+                default -> null;
+            };
+            // SQLite bumps the file change counter only in the first transaction of an exclusive-mode connection, and
+            // that counter is how a replica's readers notice an apply: connections kept open would mix stale cached
+            // pages with new ones.
+            case "locking_mode" -> setting.equals("exclusive") ? "locking_mode=EXCLUSIVE leaves the file change counter"
+                    + " unchanged after the first transaction, so readers of a live replica could keep stale cached pages;"
+                    + " use BEGIN EXCLUSIVE transactions instead" : null;
             default -> null;
         };
         if (reason == null) {
             return null;
         }
-        String message = "pagestream: db " + open.db.dbId + ": " + reason + "; use DELETE, TRUNCATE, PERSIST or MEMORY";
+        String message = "pagestream: db " + open.db.dbId + ": " + reason;
         try (Arena arena = Arena.ofConfined()) {
             args.setAtIndex(ADDRESS, 0, sqlite.sqliteString(arena.allocateFrom(message)));
         }
