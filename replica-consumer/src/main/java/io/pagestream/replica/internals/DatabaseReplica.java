@@ -87,7 +87,8 @@ final class DatabaseReplica implements AutoCloseable {
             }
         }
         try {
-            DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
+            // The codec's errors name only the origin: name the database the record's key says it belongs to.
+            DecodedRecord decoded = JournalCodec.decode(record.value(), "replica of " + dbId + " at " + origin);
             if (!decoded.dbId().equals(dbId)) {
                 throw new CorruptEntryException(origin + ": record keyed " + dbId + " holds an entry of db " + decoded.dbId());
             }
