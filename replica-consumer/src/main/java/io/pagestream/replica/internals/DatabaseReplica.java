@@ -126,7 +126,7 @@ final class DatabaseReplica implements AutoCloseable {
         }
         if (!entry.getBase() && entry.getLsn() != last + 1) {
             flush();
-            throw new PositionMismatchException("replica of " + dbId + " at " + origin + ": gap in the LSN chain", last + 1,
+            throw new PositionMismatchException("replica of " + dbId + " at " + origin + ": LSN out of order (a gap or a reordering)", last + 1,
                     entry.getLsn());
         }
         if (batch == null) {

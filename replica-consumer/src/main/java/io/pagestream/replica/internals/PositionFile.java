@@ -60,7 +60,9 @@ public final class PositionFile implements AutoCloseable {
                 throw new PagestreamException("replica " + replica + " is already kept by another process (lock on " + path
                         + " is held)");
             }
-            return new PositionFile(path, channel, lock);
+            PositionFile positions = new PositionFile(path, channel, lock);
+            positions.read(); // continues the slots' sequence, so the first write replaces the older record
+            return positions;
         } catch (OverlappingFileLockException e) {
             closeQuietly(channel);
             throw new PagestreamException("replica " + replica + " is already kept by another replica in this process");

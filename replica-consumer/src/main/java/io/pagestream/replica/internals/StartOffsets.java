@@ -55,6 +55,7 @@ public final class StartOffsets {
             Collection<TopicPartition> partitions, Map<TopicPartition, Long> ends, Predicate<String> wanted) {
         consumer.seekToBeginning(partitions);
         Map<String, ConsumerRecord<?, ?>> newestBase = new HashMap<>();
+        Map<String, Long> newestBaseLsn = new HashMap<>();
         Map<String, Long> firstFragmentOffset = new HashMap<>();
         Map<String, Long> baseOffset = new HashMap<>();
         long scanned = 0;
@@ -72,9 +73,13 @@ public final class StartOffsets {
                 if (fragment != null && fragment.startsWith("0/")) {
                     firstFragmentOffset.put(dbId, record.offset());
                 }
-                if (EMPTY_CHECKSUM.equals(header(record, JournalContract.HEADER_PRE_CHECKSUM))) {
+                long lsn = lsn(record);
+                // Newest by LSN, first copy of it: a base entry re-delivered later is a duplicate, not a newer start.
+                if (EMPTY_CHECKSUM.equals(header(record, JournalContract.HEADER_PRE_CHECKSUM))
+                        && lsn > newestBaseLsn.getOrDefault(dbId, 0L)) {
                     long offset = fragment == null ? record.offset() : firstFragmentOffset.getOrDefault(dbId, record.offset());
                     newestBase.put(dbId, record);
+                    newestBaseLsn.put(dbId, lsn);
                     baseOffset.put(dbId, offset);
                 }
             }
@@ -84,6 +89,15 @@ public final class StartOffsets {
                 baseOffset.get(dbId), Math::min));
         log.info("scanned {} journal records: newest base entries of {} database(s) found", scanned, newestBase.size());
         return start;
+    }
+
+    private static long lsn(ConsumerRecord<?, ?> record) {
+        try {
+            String lsn = header(record, JournalContract.HEADER_LSN);
+            return lsn == null ? 0 : Long.parseLong(lsn);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     private static String header(ConsumerRecord<?, ?> record, String name) {
