@@ -75,6 +75,11 @@ public final class ReplicaEngine implements AutoCloseable {
                 }
                 DatabaseReplica database = replica(recorded.dbId());
                 database.open();
+                if (!database.status().halted() && database.status().position().lsn() == 0) {
+                    // Its first apply was interrupted: it holds nothing and, like a new replica, starts at a base entry.
+                    replicas.remove(recorded.dbId()).close();
+                    continue;
+                }
                 if (!database.status().halted()) {
                     positions.put(recorded.dbId(), database.status().position());
                 }

@@ -449,4 +449,24 @@ class ReplicaEngineTest {
         }
         throw new AssertionError("no record of " + dbId);
     }
+
+    /**
+     * A replica process killed during its very first apply leaves, once the hot journal is rolled back, an empty
+     * file whose position record says "at LSN 0, applying up to LSN n". Resuming it "after LSN 0" at its (absent)
+     * Kafka offset made the next process read from the end of the journal and halt on a gap; it must start over
+     * from the database's newest base entry, like a new replica.
+     */
+    @Test
+    void replicaWhoseFirstApplyWasInterruptedStartsOverFromABaseEntry() throws Exception {
+        Path replica = Files.createFile(dir.resolve("alpha.db"));
+        try (PositionFile positions = PositionFile.open(replica)) {
+            positions.write("alpha.db", ReplicaPosition.EMPTY, new ReplicaPosition(5, 0x1234, 4096, 3, 0, 42, 0));
+        }
+        try (ReplicaEngine engine = new ReplicaEngine(dir, Set.of("alpha.db"), ReplicaListener.NONE, Duration.ofSeconds(1),
+                100)) {
+            assertThat(engine.openExisting()).as("replicas to resume after their recorded position").isEmpty();
+            assertThat(engine.hasReplica("alpha.db")).as("has a replica, so needs no base entry").isFalse();
+            assertThat(engine.status()).isEmpty();
+        }
+    }
 }
