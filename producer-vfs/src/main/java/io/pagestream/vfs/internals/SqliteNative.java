@@ -19,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.zip.CRC32C;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -139,17 +140,34 @@ public final class SqliteNative {
         }
     }
 
+    /**
+     * Extracts the shim once per content and user: a JVM killed before it could delete a per-run copy would leave one
+     * behind on every start.
+     */
     private static Path extractShim() throws IOException {
         String resource = "native/libpagestream_shim.so";
+        byte[] library;
         try (InputStream in = SqliteNative.class.getResourceAsStream("/io/pagestream/vfs/" + resource)) {
             if (in == null) {
                 throw new IOException("resource io/pagestream/vfs/" + resource + " is missing from the jar (built only for Linux)");
             }
-            Path file = Files.createTempFile("pagestream-shim-", ".so");
-            file.toFile().deleteOnExit();
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            return file;
+            library = in.readAllBytes();
         }
+        CRC32C crc = new CRC32C();
+        crc.update(library);
+        Path file = Path.of(System.getProperty("java.io.tmpdir"), "pagestream-shim-" + System.getProperty("user.name") + "-"
+                + Long.toHexString(crc.getValue()) + "-" + library.length + ".so");
+        // Compared byte for byte: the name is predictable, so a file already there is trusted only if it is this library.
+        if (!Files.exists(file) || !java.util.Arrays.equals(Files.readAllBytes(file), library)) {
+            Path staged = Files.createTempFile(file.getParent(), "pagestream-shim-", ".tmp");
+            try {
+                Files.write(staged, library);
+                Files.move(staged, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(staged);
+            }
+        }
+        return file;
     }
 
     private static MethodHandle downcall(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {

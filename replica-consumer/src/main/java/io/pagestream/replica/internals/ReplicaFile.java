@@ -165,6 +165,12 @@ public final class ReplicaFile implements AutoCloseable {
 
     /** Rolls back an interrupted apply (SQLite does, when a connection reads) and resolves the recorded position. */
     private void recover() {
+        try {
+            // SQLite deletes a journal it rolls back: later applies must write a new file, not the unlinked one.
+            journal.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("replica of " + dbId + ": cannot close " + path + "-journal", e);
+        }
         rollBackHotJournal();
         beginExclusive();
         try {
