@@ -3,6 +3,8 @@ package io.pagestream.cli;
 import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.replica.Replica;
 import io.pagestream.replica.ReplicaConfig;
+import io.pagestream.replica.ReplicaListener;
+import io.pagestream.replica.ReplicaPosition;
 import io.pagestream.replica.ReplicaStatus;
 import io.pagestream.vfs.KafkaJournalSink;
 import io.pagestream.vfs.PagestreamConfig;
@@ -122,13 +124,26 @@ final class BenchReplicaCommand implements Callable<Integer> {
         double writerTps = produce(vfs, workDir.resolve(dbId), writerSync, count);
         long lastLsn = writerLsn.get(dbId);
         long journalBytes = sink.bytes(dbId);
+        long[] firstApply = new long[2]; // time, LSN of the first atomic apply
+        ReplicaListener timing = new ReplicaListener() {
+            @Override
+            public void applied(String db, ReplicaPosition position, int entries) {
+                if (firstApply[0] == 0) {
+                    firstApply[0] = System.nanoTime();
+                    firstApply[1] = position.lsn();
+                }
+            }
+        };
         long replicaStart = System.nanoTime();
-        try (Replica replica = Replica.start(replicaSettings(broker, topic, workDir.resolve("catchup-replica"), dbId))) {
+        try (Replica replica = Replica.start(replicaSettings(broker, topic, workDir.resolve("catchup-replica"), dbId), timing)) {
             awaitLsn(replica, dbId, lastLsn, Duration.ofMinutes(10));
         }
-        double seconds = (System.nanoTime() - replicaStart) / 1e9;
+        long replicaEnd = System.nanoTime();
+        double seconds = (replicaEnd - replicaStart) / 1e9;
         double replicaTps = lastLsn / seconds;
         double megabytesPerSecond = journalBytes / seconds / 1e6;
+        // Steady apply rate: from the first atomic apply to the last, start-up (topic scan, first fetch) excluded.
+        double applyTps = (lastLsn - firstApply[1]) / ((replicaEnd - firstApply[0]) / 1e9);
         out.println();
         out.printf("catch-up: writer (synchronous=%s) produced %d single-row INSERT entries at %.0f txn/s (COMMITs, until Kafka"
                 + " acknowledged); at synchronous=OFF it ran at %.0f txn/s (%d transactions)%n", writerSync, count, writerTps,
@@ -137,6 +152,9 @@ final class BenchReplicaCommand implements Callable<Integer> {
                 + " %.1f MB/s of journal%n", lastLsn, seconds, replicaTps, megabytesPerSecond);
         out.printf("          catch-up ratio %.1f (replica entries/s / writer txn/s); %.1f against the synchronous=OFF writer%n",
                 replicaTps / writerTps, replicaTps / offWriterTps);
+        out.printf("          steady apply rate after start-up (%.2f s): %.0f entries/s, ratio %.1f; %.1f against the"
+                + " synchronous=OFF writer%n", (firstApply[0] - replicaStart) / 1e9, applyTps, applyTps / writerTps,
+                applyTps / offWriterTps);
         json.put("catchup_entries", lastLsn);
         json.put("catchup_writer_sync", "\"" + writerSync + "\"");
         json.put("catchup_writer_tps", Math.round(writerTps));
@@ -145,6 +163,10 @@ final class BenchReplicaCommand implements Callable<Integer> {
         json.put("catchup_ratio", round(replicaTps / writerTps));
         json.put("catchup_ratio_sync_off_writer", round(replicaTps / offWriterTps));
         json.put("catchup_mb_per_s", round(megabytesPerSecond));
+        json.put("catchup_startup_s", round((firstApply[0] - replicaStart) / 1e9));
+        json.put("catchup_apply_entries_per_s", Math.round(applyTps));
+        json.put("catchup_apply_ratio", round(applyTps / writerTps));
+        json.put("catchup_apply_ratio_sync_off_writer", round(applyTps / offWriterTps));
     }
 
     private void visibility(PagestreamVfs vfs, EmbeddedKafkaBroker broker, String topic, Path workDir, int seconds,

@@ -142,6 +142,9 @@ final class DatabaseReplica implements AutoCloseable {
     void flush() {
         if (batch == null || batch.isEmpty() || error != null) {
             batch = null;
+            if (error == null && file != null) {
+                publishStatus(); // duplicates skipped
+            }
             return;
         }
         StagedBatch applying = batch;
