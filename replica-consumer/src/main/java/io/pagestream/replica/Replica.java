@@ -44,6 +44,9 @@ public final class Replica implements AutoCloseable {
     private final CountDownLatch started = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile PagestreamException failure;
+    /** Offsets applied but not yet committed to the consumer group; touched only on the replica's thread. */
+    private final Map<TopicPartition, OffsetAndMetadata> unreported = new HashMap<>();
+    private boolean commitInFlight;
 
     private Replica(ReplicaConfig config, ReplicaListener listener) {
         this.config = config;
@@ -112,24 +115,14 @@ public final class Replica implements AutoCloseable {
             started.countDown();
             while (running) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
-                if (records.isEmpty()) {
-                    continue;
-                }
-                engine.process(records);
-                Map<TopicPartition, OffsetAndMetadata> progress = new HashMap<>();
-                for (TopicPartition partition : records.partitions()) {
-                    progress.put(partition,
-                            new OffsetAndMetadata(engine.reportableOffset(partition.partition(), consumer.position(partition))));
-                }
-                consumer.commitAsync(progress, (offsets, error) -> {
-                    if (error instanceof RetriableCommitFailedException) {
-                        log.debug("replica {}: committing consumer-group offsets will be retried: {}", config.name(),
-                                error.toString());
-                    } else if (error != null) {
-                        log.warn("replica {}: committing consumer-group offsets failed (progress reporting only): {}",
-                                config.name(), error.toString());
+                if (!records.isEmpty()) {
+                    engine.process(records);
+                    for (TopicPartition partition : records.partitions()) {
+                        unreported.put(partition, new OffsetAndMetadata(
+                                engine.reportableOffset(partition.partition(), consumer.position(partition))));
                     }
-                });
+                }
+                reportProgress();
             }
         } catch (WakeupException e) {
             // close() was called
@@ -148,6 +141,29 @@ public final class Replica implements AutoCloseable {
             }
             engine.close();
         }
+    }
+
+    /**
+     * Commits the consumer group's offsets (progress reporting only) when they moved; a failed commit — the group
+     * coordinator is not known yet right after start — is retried on the next loop.
+     */
+    private void reportProgress() {
+        if (unreported.isEmpty() || commitInFlight) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> committing = new HashMap<>(unreported);
+        commitInFlight = true;
+        consumer.commitAsync(committing, (offsets, error) -> {
+            commitInFlight = false;
+            if (error == null) {
+                committing.forEach(unreported::remove);
+            } else if (error instanceof RetriableCommitFailedException) {
+                log.debug("replica {}: committing consumer-group offsets will be retried: {}", config.name(), error.toString());
+            } else {
+                log.warn("replica {}: committing consumer-group offsets failed (progress reporting only; retried): {}",
+                        config.name(), error.toString());
+            }
+        });
     }
 
     private List<TopicPartition> partitions() {
