@@ -58,7 +58,7 @@ public final class JournalApplier {
             for (PageDelta delta : entry.getDeltas()) {
                 int pgno = delta.getPgno();
                 byte[] pre = rewrite ? null : readPage(file, pgno, pageSize, oldPages);
-                byte[] post = decode(delta, pre == null ? new byte[pageSize] : pre, pageSize, where);
+                byte[] post = PageDiff.decode(delta, pre == null ? new byte[pageSize] : pre, pageSize, where);
                 if (pre != null && pgno <= oldPages) {
                     checksum ^= PageChecksum.of(pgno, pre);
                 }
@@ -67,12 +67,12 @@ public final class JournalApplier {
                     pages[index++] = post;
                 }
                 if (!rewrite) {
-                    checksum ^= zeroPagesBetween(nextUncovered, pgno, pageSize);
+                    checksum ^= PageChecksum.ofZeroPages(nextUncovered, pgno, pageSize);
                     nextUncovered = Math.max(nextUncovered, pgno + 1L);
                 }
             }
             if (!rewrite) {
-                checksum ^= zeroPagesBetween(nextUncovered, pageCount + 1, pageSize);
+                checksum ^= PageChecksum.ofZeroPages(nextUncovered, pageCount + 1, pageSize);
                 for (long pgno = pageCount + 1; pgno <= oldPages; pgno++) {
                     checksum ^= PageChecksum.of(pgno, readPage(file, pgno, pageSize, oldPages));
                 }
@@ -84,7 +84,7 @@ public final class JournalApplier {
             // Pass 2: write.
             index = 0;
             for (PageDelta delta : entry.getDeltas()) {
-                byte[] post = pages != null ? pages[index++] : decode(delta, new byte[pageSize], pageSize, where);
+                byte[] post = pages != null ? pages[index++] : PageDiff.decode(delta, new byte[pageSize], pageSize, where);
                 writeFully(file, post, (delta.getPgno() - 1L) * pageSize);
             }
             resize(file, pageCount * pageSize);
@@ -103,13 +103,6 @@ public final class JournalApplier {
         return JournalContract.EMPTY_CHECKSUM;
     }
 
-    private static byte[] decode(PageDelta delta, byte[] pre, int pageSize, String where) {
-        try {
-            return PageDiff.decode(delta, pre, pageSize);
-        } catch (CorruptEntryException e) {
-            throw new CorruptEntryException(where + ": " + e.getMessage(), e);
-        }
-    }
 
     /** Applies an entry to a file whose checksum is computed by scanning it first (tests and tools). */
     public static long apply(JournalEntry entry, Path path) {
@@ -166,17 +159,6 @@ public final class JournalApplier {
         }
     }
 
-    private static long zeroPagesBetween(long fromInclusive, long toExclusive, int pageSize) {
-        long checksum = 0;
-        byte[] zeros = null;
-        for (long pgno = fromInclusive; pgno < toExclusive; pgno++) {
-            if (zeros == null) {
-                zeros = new byte[pageSize];
-            }
-            checksum ^= PageChecksum.of(pgno, zeros);
-        }
-        return checksum;
-    }
 
     private static byte[] readPage(FileChannel file, long pgno, int pageSize, long oldPages) throws IOException {
         byte[] page = new byte[pageSize];

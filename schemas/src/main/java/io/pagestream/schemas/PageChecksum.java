@@ -46,6 +46,19 @@ public final class PageChecksum {
         return checksum;
     }
 
+    /** XOR of the contributions of all-zero pages numbered {@code fromInclusive} up to {@code toExclusive}. */
+    public static long ofZeroPages(long fromInclusive, long toExclusive, int pageSize) {
+        long checksum = 0;
+        byte[] zeros = null;
+        for (long pgno = fromInclusive; pgno < toExclusive; pgno++) {
+            if (zeros == null) {
+                zeros = new byte[pageSize];
+            }
+            checksum ^= of(pgno, zeros);
+        }
+        return checksum;
+    }
+
     /** Full scan of a database file; used to verify, never on the commit path. */
     public static long scan(FileChannel file, int pageSize) {
         try {

@@ -73,6 +73,15 @@ public final class PageDiff {
         }
     }
 
+    /** {@link #decode(PageDelta, byte[], int)}, its errors prefixed with {@code where} (db, LSN, record). */
+    public static byte[] decode(PageDelta delta, byte[] pre, int pageSize, String where) {
+        try {
+            return decode(delta, pre, pageSize);
+        } catch (CorruptEntryException e) {
+            throw new CorruptEntryException(where + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Whether decoding needs the page's pre-image. */
     public static boolean needsPreImage(PageDelta delta) {
         return delta.getEncoding() == DeltaEncoding.RANGES || delta.getEncoding() == DeltaEncoding.RANGES_LZ4;

@@ -83,7 +83,7 @@ final class StagedBatch {
         TreeMap<Long, byte[]> carried = new TreeMap<>();
         long computed = JournalContract.EMPTY_CHECKSUM;
         for (PageDelta delta : entry.getDeltas()) {
-            byte[] post = decode(delta, new byte[newPageSize], newPageSize, where);
+            byte[] post = PageDiff.decode(delta, new byte[newPageSize], newPageSize, where);
             computed ^= PageChecksum.of(delta.getPgno(), post);
             carried.put((long) delta.getPgno(), post);
         }
@@ -110,16 +110,16 @@ final class StagedBatch {
         for (PageDelta delta : entry.getDeltas()) {
             long pgno = delta.getPgno();
             byte[] pre = view(pgno, size);
-            byte[] post = decode(delta, pre, size, where);
+            byte[] post = PageDiff.decode(delta, pre, size, where);
             if (pgno <= pageCount) {
                 computed ^= PageChecksum.of(pgno, pre);
             }
             computed ^= PageChecksum.of(pgno, post);
-            computed ^= zeroPagesBetween(nextUncovered, pgno, size);
+            computed ^= PageChecksum.ofZeroPages(nextUncovered, pgno, size);
             nextUncovered = Math.max(nextUncovered, pgno + 1);
             produced.put(pgno, post);
         }
-        computed ^= zeroPagesBetween(nextUncovered, newCount + 1, size);
+        computed ^= PageChecksum.ofZeroPages(nextUncovered, newCount + 1, size);
         for (long pgno = newCount + 1; pgno <= pageCount; pgno++) {
             computed ^= PageChecksum.of(pgno, view(pgno, size));
         }
@@ -158,25 +158,7 @@ final class StagedBatch {
         return page;
     }
 
-    private static byte[] decode(PageDelta delta, byte[] pre, int size, String where) {
-        try {
-            return PageDiff.decode(delta, pre, size);
-        } catch (CorruptEntryException e) {
-            throw new CorruptEntryException(where + ": " + e.getMessage(), e);
-        }
-    }
 
-    private static long zeroPagesBetween(long fromInclusive, long toExclusive, int size) {
-        long sum = 0;
-        byte[] zeros = null;
-        for (long pgno = fromInclusive; pgno < toExclusive; pgno++) {
-            if (zeros == null) {
-                zeros = new byte[size];
-            }
-            sum ^= PageChecksum.of(pgno, zeros);
-        }
-        return sum;
-    }
 
     boolean isEmpty() {
         return entries == 0;
