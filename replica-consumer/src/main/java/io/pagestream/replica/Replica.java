@@ -89,6 +89,8 @@ public final class Replica implements AutoCloseable {
         settings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-replica-" + config.name());
         settings.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
         settings.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        // A fetch parked at the broker waiting for data delays the first fetch after a seek (start-up) by this much.
+        settings.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
         settings.putAll(config.consumerOverrides());
         // Not overridable: the replica chooses its own positions, and never reads an aborted transaction.
         settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
