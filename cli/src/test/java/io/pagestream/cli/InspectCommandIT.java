@@ -2,7 +2,7 @@ package io.pagestream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.JournalRecord;
@@ -37,6 +37,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -47,20 +48,19 @@ class InspectCommandIT {
     private static final int MAX_RECORD_BYTES = 32 * 1024;
     private static final Instant COMMIT_TIME = Instant.parse("2024-05-01T12:34:56.789Z");
 
-    private static EmbeddedKafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
     private static KafkaProducer<byte[], byte[]> producer;
 
     @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
+    static void startProducer() {
         producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all"), new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     @AfterAll
-    static void stopBroker() {
+    static void stopProducer() {
         producer.close();
-        broker.close();
     }
 
     /** What one command run printed and returned. */

@@ -2,7 +2,7 @@ package io.pagestream.vfs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.schemas.JournalContract;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -32,20 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Replay a failure with {@code -Dpagestream.seed=N}; scale with {@code -Dpagestream.workload.steps=N}.
  */
 class ReplicationIT {
-    private static EmbeddedKafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.close();
-    }
 
     private record Writer(String dbId, Path file, String setup, int threads, WorkloadGenerator.Options options) {}
 

@@ -3,7 +3,7 @@ package io.pagestream.vfs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.schemas.PagestreamConfigException;
 import io.pagestream.schemas.RetriablePagestreamException;
 import java.util.List;
@@ -15,23 +15,13 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The journal topic is created with unlimited retention, and settings that would lose entries are refused. */
 class TopicSettingsIT {
-    private static EmbeddedKafkaBroker broker;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.close();
-    }
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
 
     private static Map<String, Object> settings(String topic) {
         return Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic, "journal.topic.partitions", "3");

@@ -5,7 +5,7 @@ import static io.pagestream.replica.CapturedJournal.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.schemas.ChecksumMismatchException;
 import io.pagestream.schemas.CorruptEntryException;
 import io.pagestream.schemas.JournalCodec;
@@ -43,9 +43,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -83,20 +82,11 @@ class BadRecordsIT {
     private static final List<String> FOLLOWED = List.of(HEALTHY, DUPLICATES, SWAPPED, GAP, TRUNCATED, BIT_FLIPPED,
             FLIPPED_FRAGMENT, FOREIGN_SCHEMA, FRAGMENTS_REORDERED, FIRST_FRAGMENT_MISSING, OTHER_HISTORY);
 
-    private static EmbeddedKafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.close();
-    }
 
     private enum Role { PLAIN, LAST_GOOD, DETECTED }
 

@@ -3,7 +3,7 @@ package io.pagestream.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.replica.internals.ReplicaEngine;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.PagestreamVfs;
@@ -27,9 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,20 +47,11 @@ class ReadersIT {
     private static final int MIN_DISTINCT_STATES = 10;
     private static final Pattern CHILD_COUNTS = Pattern.compile("checks=(\\d+) distinct=(\\d+)");
 
-    private static EmbeddedKafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.close();
-    }
 
     @Test
     void readersInThisJvmAndAnotherProcessNeverSeeAHalfAppliedTransaction() throws Exception {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.replica.internals.PositionFile;
 import io.pagestream.replica.internals.ReplicaEngine;
 import io.pagestream.schemas.JournalApplier;
@@ -46,9 +46,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -85,7 +84,8 @@ class ReplicaCrashIT {
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofSeconds(60);
     private static final int[] BATCH_MAX_PAGES = {64, 1024, 16_384};
 
-    private static EmbeddedKafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
 
     @TempDir
     Path dir;
@@ -93,16 +93,6 @@ class ReplicaCrashIT {
     private final WriterImages images = new WriterImages();
     private final Map<KillPoint, Integer> killPoints = new EnumMap<>(KillPoint.class);
     private int killsOnceCaughtUp;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.close();
-    }
 
     /** Where in the replica process's life the kill aims. */
     private enum KillPoint {

@@ -3,7 +3,7 @@ package io.pagestream.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.vfs.PagestreamVfs;
 import io.pagestream.vfs.WorkloadGenerator;
 import org.apache.kafka.clients.admin.Admin;
@@ -24,9 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,20 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
  * recorded position. Replay with {@code -Dpagestream.seed=N}.
  */
 class ReplicaIT {
-    private static EmbeddedKafkaBroker broker;
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        broker.close();
-    }
 
     private record Writer(String dbId, String setup, int threads, WorkloadGenerator.Options options) {}
 
