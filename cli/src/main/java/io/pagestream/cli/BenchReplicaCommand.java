@@ -9,7 +9,6 @@ import io.pagestream.replica.ReplicaStatus;
 import io.pagestream.vfs.KafkaJournalSink;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.PagestreamVfs;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,13 +68,11 @@ final class BenchReplicaCommand implements Callable<Integer> {
         int catchupEntries = entries != null ? entries : quick ? 20_000 : 100_000;
         int pacedSeconds = visibilitySeconds != null ? visibilitySeconds : quick ? 5 : 15;
         Path workDir = dir != null ? Files.createDirectories(dir.toAbsolutePath()) : Files.createTempDirectory("pagestream-bench-");
-        Path shm = Path.of("/dev/shm");
-        Path brokerDir = Files.isDirectory(shm) ? Files.createTempDirectory(shm, "pagestream-bench-kafka-")
-                : Files.createDirectories(workDir.resolve("kafka"));
         Map<String, Object> json = new LinkedHashMap<>();
         out.printf("pagestream bench replica%s: %d catch-up entries (writer synchronous=%s), visibility at %d txn/s for %d s,"
                 + " databases in %s%n", quick ? " --quick" : "", catchupEntries, writerSync, rate, pacedSeconds, workDir);
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withDataDir(brokerDir))) {
+        EmbeddedKafkaBroker broker = Benchmarks.startBroker(null);
+        try {
             String topic = "pagestream.bench.replica." + System.currentTimeMillis();
             Map<String, Object> writerSettings = Map.of(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                     PagestreamConfig.JOURNAL_TOPIC_CONFIG, topic, PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench-replica");
@@ -86,12 +83,11 @@ final class BenchReplicaCommand implements Callable<Integer> {
                 visibility(vfs, broker, topic, workDir, pacedSeconds, json);
             }
         } finally {
-            deleteRecursively(brokerDir);
+            broker.close();
+            Benchmarks.deleteRecursively(broker.dataDir());
         }
         json.put("quick", quick);
-        StringBuilder line = new StringBuilder("{");
-        json.forEach((key, value) -> line.append(line.length() > 1 ? ", " : "").append('"').append(key).append("\": ").append(value));
-        out.println(line.append('}'));
+        out.println(Benchmarks.jsonLine(json));
         return 0;
     }
 
@@ -102,15 +98,15 @@ final class BenchReplicaCommand implements Callable<Integer> {
                 s.execute("PRAGMA synchronous=" + sync);
                 s.execute("create table t(id integer primary key, payload text not null)");
             }
-            flush(vfs);
+            Benchmarks.flush(vfs);
             Random random = new Random(42);
             try (PreparedStatement insert = writer.prepareStatement("insert into t(payload) values (?)")) {
                 long start = System.nanoTime();
                 for (int i = 0; i < count; i++) {
-                    insert.setString(1, letters(random, 100));
+                    insert.setString(1, Benchmarks.letters(random, 100));
                     insert.executeUpdate();
                 }
-                flush(vfs);
+                Benchmarks.flush(vfs);
                 return count / ((System.nanoTime() - start) / 1e9);
             }
         }
@@ -143,7 +139,8 @@ final class BenchReplicaCommand implements Callable<Integer> {
         double replicaTps = lastLsn / seconds;
         double megabytesPerSecond = journalBytes / seconds / 1e6;
         // Steady apply rate: from the first atomic apply to the last, start-up (topic scan, first fetch) excluded.
-        double applyTps = (lastLsn - firstApply[1]) / ((replicaEnd - firstApply[0]) / 1e9);
+        double applyTps = firstApply[1] < lastLsn ? (lastLsn - firstApply[1]) / ((replicaEnd - firstApply[0]) / 1e9)
+                : replicaTps; // one apply took everything: there is no steady state to measure
         out.println();
         out.printf("catch-up: writer (synchronous=%s) produced %d single-row INSERT entries at %.0f txn/s (COMMITs, until Kafka"
                 + " acknowledged); at synchronous=OFF it ran at %.0f txn/s (%d transactions)%n", writerSync, count, writerTps,
@@ -160,13 +157,13 @@ final class BenchReplicaCommand implements Callable<Integer> {
         json.put("catchup_writer_tps", Math.round(writerTps));
         json.put("catchup_writer_tps_sync_off", Math.round(offWriterTps));
         json.put("catchup_replica_entries_per_s", Math.round(replicaTps));
-        json.put("catchup_ratio", round(replicaTps / writerTps));
-        json.put("catchup_ratio_sync_off_writer", round(replicaTps / offWriterTps));
-        json.put("catchup_mb_per_s", round(megabytesPerSecond));
-        json.put("catchup_startup_s", round((firstApply[0] - replicaStart) / 1e9));
+        json.put("catchup_ratio", Benchmarks.round(replicaTps / writerTps));
+        json.put("catchup_ratio_sync_off_writer", Benchmarks.round(replicaTps / offWriterTps));
+        json.put("catchup_mb_per_s", Benchmarks.round(megabytesPerSecond));
+        json.put("catchup_startup_s", Benchmarks.round((firstApply[0] - replicaStart) / 1e9));
         json.put("catchup_apply_entries_per_s", Math.round(applyTps));
-        json.put("catchup_apply_ratio", round(applyTps / writerTps));
-        json.put("catchup_apply_ratio_sync_off_writer", round(applyTps / offWriterTps));
+        json.put("catchup_apply_ratio", Benchmarks.round(applyTps / writerTps));
+        json.put("catchup_apply_ratio_sync_off_writer", Benchmarks.round(applyTps / offWriterTps));
     }
 
     private void visibility(PagestreamVfs vfs, EmbeddedKafkaBroker broker, String topic, Path workDir, int seconds,
@@ -182,7 +179,7 @@ final class BenchReplicaCommand implements Callable<Integer> {
                 s.execute("PRAGMA synchronous=OFF");
                 s.execute("create table v(id integer primary key, payload text not null)");
             }
-            flush(vfs);
+            Benchmarks.flush(vfs);
             awaitLsn(replica, dbId, writerLsn.get(dbId), Duration.ofMinutes(1));
             Reader reader = new Reader(replicaDir.resolve(dbId), committedAt, visibleAfter, total);
             Thread readerThread = Thread.ofPlatform().name("bench-replica-reader").start(reader);
@@ -196,7 +193,7 @@ final class BenchReplicaCommand implements Callable<Integer> {
                         LockSupport.parkNanos(Math.max(1, due - System.nanoTime()));
                     }
                     insert.setInt(1, id);
-                    insert.setString(2, letters(random, 100));
+                    insert.setString(2, Benchmarks.letters(random, 100));
                     insert.executeUpdate();
                     committedAt.set(id, System.nanoTime());
                 }
@@ -220,9 +217,9 @@ final class BenchReplicaCommand implements Callable<Integer> {
                     + " the replica (first second excluded):%n", pacedTps, seconds);
             out.printf("          p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", p50, p99, max);
             json.put("visible_writer_tps", Math.round(pacedTps));
-            json.put("visible_p50_ms", round(p50));
-            json.put("visible_p99_ms", round(p99));
-            json.put("visible_max_ms", round(max));
+            json.put("visible_p50_ms", Benchmarks.round(p50));
+            json.put("visible_p99_ms", Benchmarks.round(p99));
+            json.put("visible_max_ms", Benchmarks.round(max));
         }
     }
 
@@ -295,29 +292,4 @@ final class BenchReplicaCommand implements Callable<Integer> {
         }
     }
 
-    private static void flush(PagestreamVfs vfs) throws InterruptedException {
-        if (!vfs.flush(Duration.ofMinutes(5))) {
-            throw new IllegalStateException("Kafka did not acknowledge the benchmark's entries within 5 minutes");
-        }
-    }
-
-    private static double round(double value) {
-        return Math.round(value * 1000) / 1000.0;
-    }
-
-    private static String letters(Random random, int length) {
-        char[] chars = new char[length];
-        for (int i = 0; i < length; i++) {
-            chars[i] = (char) ('a' + random.nextInt(26));
-        }
-        return new String(chars);
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        try (var paths = Files.walk(root)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
-    }
 }

@@ -15,7 +15,6 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -80,7 +79,7 @@ final class BenchWriterCommand implements Callable<Integer> {
             sizes = new Sizes(rounds, sizes.txnsSyncOff(), sizes.txnsSyncFull());
         }
         Path workDir = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("pagestream-bench-");
-        EmbeddedKafkaBroker broker = bootstrapServer == null && !noKafka ? startBroker() : null;
+        EmbeddedKafkaBroker broker = bootstrapServer == null && !noKafka ? Benchmarks.startBroker(brokerDir) : null;
         String servers = broker != null ? broker.bootstrapServers() : noKafka ? "" : bootstrapServer;
         Map<String, Object> settings = new LinkedHashMap<>(Map.of(
                 PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, servers,
@@ -108,7 +107,7 @@ final class BenchWriterCommand implements Callable<Integer> {
             if (broker != null) {
                 broker.close();
                 if (brokerDir == null) {
-                    deleteRecursively(broker.dataDir());
+                    Benchmarks.deleteRecursively(broker.dataDir());
                 }
             }
         }
@@ -130,15 +129,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 run(workload, published, txns, 3);
             }
         }
-        flush(vfs);
-    }
-
-    private EmbeddedKafkaBroker startBroker() throws java.io.IOException {
-        Path shm = Path.of("/dev/shm");
-        Path logDir = brokerDir != null ? brokerDir
-                : Files.isDirectory(shm) ? Files.createTempDirectory(shm, "pagestream-bench-kafka-") : null;
-        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults();
-        return EmbeddedKafkaBroker.start(logDir == null ? options : options.withDataDir(logDir));
+        Benchmarks.flush(vfs);
     }
 
     private Result measure(PagestreamVfs vfs, MeasuringJournalSink sink, Path workDir, Workload workload, String sync, int txns,
@@ -151,11 +142,11 @@ final class BenchWriterCommand implements Callable<Integer> {
                 Connection published = open(vfs.jdbcUrl(vfsFile), sync)) {
             workload.prepare(plain);
             workload.prepare(published);
-            flush(vfs);
+            Benchmarks.flush(vfs);
             // Warm-up: JIT and page cache, both sides.
             run(workload, plain, txns * 2, 1);
             run(workload, published, txns * 2, 1);
-            flush(vfs);
+            Benchmarks.flush(vfs);
             double[] plainTps = new double[rounds];
             double[] vfsTps = new double[rounds];
             double[] ratios = new double[rounds];
@@ -168,7 +159,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 }
                 long start = System.nanoTime();
                 vfsTps[round] = run(workload, published, txns, round + 7);
-                flush(vfs);
+                Benchmarks.flush(vfs);
                 double publishedTps = txns / ((System.nanoTime() - start) / 1e9);
                 if (!plainFirst) {
                     plainTps[round] = run(workload, plain, txns, round + 7);
@@ -178,13 +169,6 @@ final class BenchWriterCommand implements Callable<Integer> {
             }
             bytesPerTxn.put(name, (sink.bytes(dbId) - bytesBefore) / (double) ((long) txns * rounds));
             return new Result(workload.name(), sync, median(plainTps), median(vfsTps), median(ratios), median(publishedRatios));
-        }
-    }
-
-    /** Waits for Kafka to acknowledge everything committed; a timeout would make the figures meaningless. */
-    private static void flush(PagestreamVfs vfs) throws InterruptedException {
-        if (!vfs.flush(Duration.ofMinutes(5))) {
-            throw new IllegalStateException("Kafka did not acknowledge the benchmark's entries within 5 minutes");
         }
     }
 
@@ -223,18 +207,16 @@ final class BenchWriterCommand implements Callable<Integer> {
         Map<String, Object> json = new LinkedHashMap<>();
         for (Result r : results) {
             String key = r.workload() + "_ratio_sync_" + r.sync().toLowerCase(Locale.ROOT);
-            json.put(key, round(r.ratio()));
-            json.put(key + "_incl_publishing", round(r.publishedRatio()));
+            json.put(key, Benchmarks.round(r.ratio()));
+            json.put(key + "_incl_publishing", Benchmarks.round(r.publishedRatio()));
             json.put(r.workload() + "_plain_tps_sync_" + r.sync().toLowerCase(Locale.ROOT), Math.round(r.plainTps()));
             json.put(r.workload() + "_vfs_tps_sync_" + r.sync().toLowerCase(Locale.ROOT), Math.round(r.vfsTps()));
         }
-        json.put("update_bytes_per_txn", round(average(bytesPerTxn, "update")));
-        json.put("insert_bytes_per_txn", round(average(bytesPerTxn, "insert")));
+        json.put("update_bytes_per_txn", Benchmarks.round(average(bytesPerTxn, "update")));
+        json.put("insert_bytes_per_txn", Benchmarks.round(average(bytesPerTxn, "insert")));
         json.put("full_page_bytes", PAGE_SIZE);
         json.put("quick", quick);
-        StringBuilder line = new StringBuilder("{");
-        json.forEach((key, value) -> line.append(line.length() > 1 ? ", " : "").append('"').append(key).append("\": ").append(value));
-        out.println(line.append('}'));
+        out.println(Benchmarks.jsonLine(json));
     }
 
     private static double average(Map<String, Double> bytesPerTxn, String workload) {
@@ -247,10 +229,6 @@ final class BenchWriterCommand implements Callable<Integer> {
         Arrays.sort(sorted);
         int middle = sorted.length / 2;
         return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    }
-
-    private static double round(double value) {
-        return Math.round(value * 1000) / 1000.0;
     }
 
     private interface Workload {
@@ -269,7 +247,7 @@ final class BenchWriterCommand implements Callable<Integer> {
         InsertWorkload() {
             Random random = new Random(42);
             for (int i = 0; i < payloads.length; i++) {
-                payloads[i] = letters(random, 100);
+                payloads[i] = Benchmarks.letters(random, 100);
             }
         }
 
@@ -304,7 +282,7 @@ final class BenchWriterCommand implements Callable<Integer> {
             this.rows = rows;
             Random random = new Random(43);
             for (int i = 0; i < texts.length; i++) {
-                texts[i] = letters(random, 20);
+                texts[i] = Benchmarks.letters(random, 20);
             }
         }
 
@@ -324,7 +302,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                         insert.setInt(1, id);
                         insert.setInt(2, number(random));
                         insert.setString(3, texts[random.nextInt(texts.length)]);
-                        insert.setString(4, letters(random, 60));
+                        insert.setString(4, Benchmarks.letters(random, 60));
                         insert.executeUpdate();
                     }
                 }
@@ -364,19 +342,4 @@ final class BenchWriterCommand implements Callable<Integer> {
         public void close() {}
     }
 
-    private static void deleteRecursively(Path root) throws java.io.IOException {
-        try (var paths = Files.walk(root)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
-    }
-
-    private static String letters(Random random, int length) {
-        char[] chars = new char[length];
-        for (int i = 0; i < length; i++) {
-            chars[i] = (char) ('a' + random.nextInt(26));
-        }
-        return new String(chars);
-    }
 }

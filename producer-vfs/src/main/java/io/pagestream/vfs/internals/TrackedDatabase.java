@@ -163,22 +163,8 @@ final class TrackedDatabase {
             return;
         }
         int pgno = (int) (offset / pageSize) + 1;
-        if (!tx.preImages.containsKey(pgno)) {
-            tx.bytes += 2L * pageSize;
-            if (tx.bytes > CAPTURE_BUDGET) {
-                log.warn("pagestream: a transaction of db {} changes more than {} MiB of pages; it is published as a"
-                        + " whole-database entry", dbId, CAPTURE_BUDGET >> 20);
-                tx.switchToRewrite();
-                return;
-            }
-            byte[] pre = null;
-            if (pgno <= tx.originalPages) {
-                pre = tx.recovery ? null : cache.get(pgno);
-                if (pre == null) {
-                    pre = file.read(offset, pageSize);
-                }
-            }
-            tx.preImages.put(pgno, pre);
+        if (!capturePreImage(tx, file, pgno)) {
+            return;
         }
         tx.postImages.put(pgno, RealMethods.copyOf(buffer.reinterpret(amount), amount));
         tx.pages = Math.max(tx.pages, pgno);
@@ -193,10 +179,39 @@ final class TrackedDatabase {
         long keep = size / pageSize;
         long current = Math.min(file.size() / pageSize, tx.originalPages);
         for (long pgno = keep + 1; pgno <= current; pgno++) {
-            tx.preImages.computeIfAbsent((int) pgno, p -> readUnchecked(file, (p - 1L) * pageSize, pageSize));
+            if (!capturePreImage(tx, file, (int) pgno)) {
+                return;
+            }
         }
         tx.postImages.keySet().removeIf(pgno -> pgno > keep);
         tx.pages = keep;
+    }
+
+    /**
+     * Keeps a page's image at transaction start, once per page, from the page cache or the file — within the capture
+     * budget (a pre-image and a post-image per page); beyond it the transaction becomes a whole-database entry.
+     *
+     * @return false when the transaction was switched to a whole-database entry
+     */
+    private boolean capturePreImage(TransactionCapture tx, OpenFile file, int pgno) throws Throwable {
+        if (tx.preImages.containsKey(pgno)) {
+            return true;
+        }
+        if ((tx.preImages.size() + 1L) * 2 * tx.pageSize > CAPTURE_BUDGET) {
+            log.warn("pagestream: a transaction of db {} changes more than {} MiB of pages; it is published as a"
+                    + " whole-database entry", dbId, CAPTURE_BUDGET >> 20);
+            tx.switchToRewrite();
+            return false;
+        }
+        byte[] pre = null;
+        if (pgno <= tx.originalPages) {
+            pre = tx.recovery ? null : cache.get(pgno);
+            if (pre == null) {
+                pre = file.read((pgno - 1L) * tx.pageSize, tx.pageSize);
+            }
+        }
+        tx.preImages.put(pgno, pre);
+        return true;
     }
 
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */

@@ -27,13 +27,9 @@ final class TransactionCapture {
         this.recovery = recovery;
     }
 
-    /** Page-image bytes held, counted once per page captured. */
-    long bytes;
-
     void switchToRewrite() {
         rewrite = true;
         preImages.clear();
         postImages.clear();
-        bytes = 0;
     }
 }
