@@ -42,10 +42,7 @@ public final class PageDiff {
 
     /** A whole-page delta (base entries and page-size changes). */
     public static PageDelta fullPage(int pgno, byte[] post) {
-        byte[] compressed = compress(post);
-        return compressed == null
-                ? new PageDelta(pgno, DeltaEncoding.PAGE, ByteBuffer.wrap(post))
-                : new PageDelta(pgno, DeltaEncoding.PAGE_LZ4, ByteBuffer.wrap(compressed));
+        return encode(pgno, null, post);
     }
 
     /**

@@ -21,32 +21,22 @@ final class EntryBuilder {
      */
     static JournalEntry build(CommittedTransaction tx, long preChecksum) {
         List<PageDelta> deltas = new ArrayList<>(tx.postImages().size());
-        long checksum;
-        if (tx.kind() == CommittedTransaction.Kind.DIFF) {
-            checksum = preChecksum;
-            for (Map.Entry<Integer, byte[]> page : sorted(tx.postImages()).entrySet()) {
-                int pgno = page.getKey();
-                byte[] post = page.getValue();
-                byte[] pre = tx.preImages().get(pgno);
-                if (pgno > tx.pageCount()) {
-                    continue;
-                }
-                if (pre != null) {
-                    checksum ^= PageChecksum.of(pgno, pre);
-                }
-                checksum ^= PageChecksum.of(pgno, post);
-                deltas.add(PageDiff.encode(pgno, pre, post));
+        // Whole-database entries carry no pre-images: every page is new against the empty database.
+        long checksum = tx.kind() == CommittedTransaction.Kind.DIFF ? preChecksum : JournalContract.EMPTY_CHECKSUM;
+        for (Map.Entry<Integer, byte[]> page : sorted(tx.postImages()).entrySet()) {
+            int pgno = page.getKey();
+            byte[] post = page.getValue();
+            byte[] pre = tx.preImages().get(pgno);
+            if (pre != null) {
+                checksum ^= PageChecksum.of(pgno, pre);
             }
-            for (Map.Entry<Integer, byte[]> page : tx.preImages().entrySet()) {
-                if (page.getKey() > tx.pageCount() && page.getValue() != null) {
-                    checksum ^= PageChecksum.of(page.getKey(), page.getValue());
-                }
-            }
-        } else {
-            checksum = JournalContract.EMPTY_CHECKSUM;
-            for (Map.Entry<Integer, byte[]> page : sorted(tx.postImages()).entrySet()) {
+            checksum ^= PageChecksum.of(pgno, post);
+            deltas.add(PageDiff.encode(pgno, pre, post));
+        }
+        // Pages the transaction truncated away leave the checksum.
+        for (Map.Entry<Integer, byte[]> page : tx.preImages().entrySet()) {
+            if (page.getKey() > tx.pageCount() && page.getValue() != null) {
                 checksum ^= PageChecksum.of(page.getKey(), page.getValue());
-                deltas.add(PageDiff.fullPage(page.getKey(), page.getValue()));
             }
         }
         boolean base = tx.kind() == CommittedTransaction.Kind.BASE;

@@ -273,19 +273,15 @@ final class TrackedDatabase {
                 post.put((int) pgno, file.read((pgno - 1) * pageSize, pageSize));
             }
         }
-        // Pages written back unchanged (rolled-back statements, spills) are no part of the entry.
-        post.entrySet().removeIf(page -> Arrays.equals(pre.get(page.getKey()), page.getValue()));
+        // Pages written back unchanged (rolled-back statements, spills) are no part of the entry, nor pages past its end.
+        post.entrySet().removeIf(page -> page.getKey() > pageCount || Arrays.equals(pre.get(page.getKey()), page.getValue()));
         if (post.isEmpty() && pageCount == tx.originalPages) {
             return;
         }
         if (pageCount < tx.originalPages) {
             cache.removeBeyond(pageCount);
         }
-        for (Map.Entry<Integer, byte[]> page : post.entrySet()) {
-            if (page.getKey() <= pageCount) {
-                cache.put(page.getKey(), page.getValue());
-            }
-        }
+        post.forEach(cache::put);
         record(file, CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post);
     }
 
