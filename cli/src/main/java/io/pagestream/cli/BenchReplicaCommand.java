@@ -153,7 +153,7 @@ final class BenchReplicaCommand implements Callable<Integer> {
                 + " synchronous=OFF writer%n", (firstApply[0] - replicaStart) / 1e9, applyTps, applyTps / writerTps,
                 applyTps / offWriterTps);
         json.put("catchup_entries", lastLsn);
-        json.put("catchup_writer_sync", "\"" + writerSync + "\"");
+        json.put("catchup_writer_sync", writerSync);
         json.put("catchup_writer_tps", Math.round(writerTps));
         json.put("catchup_writer_tps_sync_off", Math.round(offWriterTps));
         json.put("catchup_replica_entries_per_s", Math.round(replicaTps));

@@ -45,15 +45,18 @@ final class Benchmarks {
         return Math.round(value * 1000) / 1000.0;
     }
 
-    /** One JSON object on one line; values are written as given (numbers, booleans, pre-quoted strings). */
+    /** One JSON object on one line: strings quoted (they hold no quotes or backslashes), numbers and booleans as they are. */
     static String jsonLine(Map<String, Object> values) {
         StringBuilder line = new StringBuilder("{");
         values.forEach((key, value) -> line.append(line.length() > 1 ? ", " : "").append('"').append(key).append("\": ")
-                .append(value));
+                .append(value instanceof String text ? '"' + text + '"' : value));
         return line.append('}').toString();
     }
 
     static void deleteRecursively(Path root) throws IOException {
+        if (Files.notExists(root)) {
+            return; // the broker deletes a data directory it created itself
+        }
         try (var paths = Files.walk(root)) {
             for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(path);

@@ -108,7 +108,7 @@ public final class Replica implements AutoCloseable {
             Map<String, ReplicaPosition> existing = engine.openExisting();
             List<TopicPartition> partitions = partitions();
             consumer.assign(partitions);
-            boolean discover = config.databases().isEmpty() || !existing.keySet().containsAll(config.databases());
+            boolean discover = config.databases().isEmpty() || !config.databases().stream().allMatch(engine::hasReplica);
             Map<TopicPartition, Long> start = StartOffsets.compute(consumer, partitions, existing,
                     dbId -> engine.follows(dbId) && !engine.hasReplica(dbId), discover, config.startupTimeout());
             start.forEach(consumer::seek);

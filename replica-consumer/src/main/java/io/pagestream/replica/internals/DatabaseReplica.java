@@ -57,6 +57,8 @@ final class DatabaseReplica implements AutoCloseable {
             log.info("replica of {} at {}: {}", dbId, path, file.position());
         } catch (PagestreamException e) {
             halt(e);
+        } catch (RuntimeException e) {
+            halt(new PagestreamException("replica of " + dbId + ": cannot open " + path + ": " + e, e));
         }
         publishStatus();
     }
@@ -103,7 +105,16 @@ final class DatabaseReplica implements AutoCloseable {
                 log.debug("replica of {}: ignoring {} before its base entry: {}", dbId, origin, e.getMessage());
                 return;
             }
-            flush();
+            haltAfterApplyingStaged(e);
+        } catch (RuntimeException e) {
+            haltAfterApplyingStaged(new PagestreamException("replica of " + dbId + " at " + origin + ": " + e, e));
+        }
+    }
+
+    /** The entries staged before the failing one are good: apply them, then halt (unless applying them failed). */
+    private void haltAfterApplyingStaged(PagestreamException e) {
+        flush();
+        if (error == null) {
             halt(e);
         }
     }
@@ -125,7 +136,6 @@ final class DatabaseReplica implements AutoCloseable {
             return;
         }
         if (!entry.getBase() && entry.getLsn() != last + 1) {
-            flush();
             throw new PositionMismatchException("replica of " + dbId + " at " + origin + ": LSN out of order (a gap or a reordering)", last + 1,
                     entry.getLsn());
         }

@@ -12,6 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -86,22 +89,41 @@ public final class PositionFile implements AutoCloseable {
 
     /** The newest intact record, or null when there is none. */
     public synchronized Recorded read() {
+        List<Slot> slots = slots();
+        return slots.isEmpty() ? null : slots.getFirst().recorded();
+    }
+
+    /**
+     * The position recorded before the newest record's current one (the older slot's current), or null. A journal
+     * truncation lost to a power cut can resurrect the previous apply's journal and roll the file back to it.
+     */
+    public synchronized ReplicaPosition earlier() {
+        List<Slot> slots = slots();
+        return slots.size() < 2 ? null : slots.get(1).recorded().current();
+    }
+
+    private List<Slot> slots() {
         try {
-            long[] newestSequence = {-1};
-            Recorded newest = read(channel, newestSequence);
-            sequence = Math.max(sequence, newestSequence[0]);
-            return newest;
+            List<Slot> slots = slots(channel);
+            if (!slots.isEmpty()) {
+                sequence = Math.max(sequence, slots.getFirst().sequence());
+            }
+            return slots;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read replica position " + path, e);
         }
     }
 
+    private record Slot(long sequence, Recorded recorded) {}
+
     private static Recorded read(FileChannel channel) throws IOException {
-        return read(channel, new long[] {-1});
+        List<Slot> slots = slots(channel);
+        return slots.isEmpty() ? null : slots.getFirst().recorded();
     }
 
-    private static Recorded read(FileChannel channel, long[] newestSequence) throws IOException {
-        Recorded newest = null;
+    /** The intact slots, newest first. */
+    private static List<Slot> slots(FileChannel channel) throws IOException {
+        List<Slot> slots = new ArrayList<>(2);
         for (int index = 0; index < 2; index++) {
             ByteBuffer buffer = ByteBuffer.allocate(SLOT_SIZE);
             while (buffer.hasRemaining()) {
@@ -115,15 +137,12 @@ public final class PositionFile implements AutoCloseable {
             if (buffer.getInt(0) != MAGIC || buffer.get(4) != VERSION || buffer.getInt(SLOT_SIZE - 4) != (int) crc.getValue()) {
                 continue;
             }
-            long slotSequence = buffer.getLong(8);
-            if (slotSequence > newestSequence[0]) {
-                int idLength = Math.min(buffer.getShort(16) & 0xFFFF, MAX_DB_ID_BYTES);
-                String dbId = new String(slot, 18, idLength, StandardCharsets.UTF_8);
-                newest = new Recorded(dbId, position(buffer, 320), position(buffer, 400));
-                newestSequence[0] = slotSequence;
-            }
+            int idLength = Math.min(buffer.getShort(16) & 0xFFFF, MAX_DB_ID_BYTES);
+            String dbId = new String(slot, 18, idLength, StandardCharsets.UTF_8);
+            slots.add(new Slot(buffer.getLong(8), new Recorded(dbId, position(buffer, 320), position(buffer, 400))));
         }
-        return newest;
+        slots.sort(Comparator.comparingLong(Slot::sequence).reversed());
+        return slots;
     }
 
     /** Records {@code current} and {@code pending} durably (synced) in the older slot. */

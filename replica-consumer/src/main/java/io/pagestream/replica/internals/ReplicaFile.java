@@ -183,7 +183,7 @@ public final class ReplicaFile implements AutoCloseable {
             }
             long pageCount = JournalContract.isValidPageSize(pageSize) ? size / pageSize : 0;
             long checksum = pageCount == 0 ? JournalContract.EMPTY_CHECKSUM : scan(pageSize, pageCount);
-            position = resolve(positions.read(), size, pageCount, checksum);
+            position = resolve(positions.read(), positions.earlier(), size, pageCount, checksum);
             firstPage = null;
             if (position.pageCount() > 0) {
                 firstPage = new byte[position.pageSize()];
@@ -196,7 +196,8 @@ public final class ReplicaFile implements AutoCloseable {
         }
     }
 
-    private ReplicaPosition resolve(PositionFile.Recorded recorded, long size, long pageCount, long checksum) {
+    private ReplicaPosition resolve(PositionFile.Recorded recorded, ReplicaPosition earlier, long size, long pageCount,
+            long checksum) {
         if (recorded == null) {
             if (size > 0) {
                 throw new ReplicaStateException("replica of " + dbId + ": " + path + " has content but no recorded position");
@@ -206,8 +207,8 @@ public final class ReplicaFile implements AutoCloseable {
         if (!recorded.dbId().equals(dbId)) {
             throw new ReplicaStateException("replica file " + path + " belongs to db " + recorded.dbId() + ", not " + dbId);
         }
-        for (ReplicaPosition candidate : new ReplicaPosition[] {recorded.pending(), recorded.current()}) {
-            if (candidate.checksum() == checksum && candidate.pageCount() == pageCount) {
+        for (ReplicaPosition candidate : new ReplicaPosition[] {recorded.pending(), recorded.current(), earlier}) {
+            if (candidate != null && candidate.checksum() == checksum && candidate.pageCount() == pageCount) {
                 if (candidate == recorded.pending() && candidate.lsn() != recorded.current().lsn()) {
                     log.debug("replica of {}: the last apply completed: {}", dbId, candidate);
                 }

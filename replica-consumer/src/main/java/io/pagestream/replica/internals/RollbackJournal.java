@@ -66,7 +66,11 @@ final class RollbackJournal implements AutoCloseable {
         journal.force(false);
     }
 
-    /** Commits the apply: a zero-length journal is not hot. */
+    /**
+     * Commits the apply: a zero-length journal is not hot. Not synced: should a power cut undo the truncation, the
+     * resurrected journal rolls the file back to the position before this apply, which the position file still holds
+     * ({@link PositionFile#earlier()}).
+     */
     void finish() throws IOException {
         channel().truncate(0);
     }

@@ -97,7 +97,7 @@ final class StagedBatch {
     }
 
     private void stageChanges(JournalEntry entry, String where) {
-        int size = pageSize > 0 ? pageSize : entry.getPageSize();
+        int size = pageCount > 0 ? pageSize : entry.getPageSize();
         long newCount = entry.getPageCount();
         long lastCarried = entry.getDeltas().isEmpty() ? 0 : entry.getDeltas().getLast().getPgno();
         if (newCount - Math.max(pageCount, lastCarried) > JournalApplier.MAX_IMPLICIT_ZERO_PAGES) {
@@ -207,8 +207,12 @@ final class StagedBatch {
 
     /** Pages the final database has that hold neither staged content nor their original bytes: they must be zero. */
     PrimitiveIterator.OfLong pagesToZero() {
-        long from = pageSize == originalPageSize ? lowWater + 1 : Long.MAX_VALUE;
-        long to = Math.min(originalPageCount, pageCount);
+        if (pageCount == 0 || pageSize == 0) {
+            return LongStream.empty().iterator();
+        }
+        // In this batch's page size: the pages the original file's bytes reach (all of them when the size changed).
+        long from = lowWater + 1;
+        long to = Math.min(Math.ceilDiv(originalPageCount * originalPageSize, (long) pageSize), pageCount);
         long lockPage = pageSize > 0 ? JournalContract.lockBytePgno(pageSize) : -1;
         return LongStream.rangeClosed(from, to).filter(pgno -> pgno != lockPage && !pages.containsKey(pgno)).iterator();
     }

@@ -119,4 +119,19 @@ class PositionFileTest {
             channel.write(one, at);
         }
     }
+
+    /** A power cut can undo the last apply's unsynced journal truncation: the position before it must still be known. */
+    @Test
+    void thePositionBeforeTheNewestRecordIsKept() {
+        Path replica = dir.resolve("earlier.db");
+        try (PositionFile file = PositionFile.open(replica)) {
+            assertThat(file.earlier()).isNull();
+            file.write(DB_ID, ReplicaPosition.EMPTY, position(1));
+            assertThat(file.earlier()).isNull();
+            file.write(DB_ID, position(1), position(2));
+            assertThat(file.earlier()).isEqualTo(ReplicaPosition.EMPTY);
+            file.write(DB_ID, position(2), position(3));
+            assertThat(file.earlier()).isEqualTo(position(1));
+        }
+    }
 }
