@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +14,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.CRC32C;
 
 /**
@@ -33,6 +34,12 @@ public final class PositionFile implements AutoCloseable {
 
     /** The position the file held when the record was written, and the one the apply in progress leads to. */
     public record Recorded(String dbId, ReplicaPosition current, ReplicaPosition pending) {}
+
+    /**
+     * The position files this process holds, by path: closing any other descriptor on one would drop the process's
+     * lock on it, so a second open is refused and a peek reads through the holder.
+     */
+    private static final Map<Path, PositionFile> OPEN_IN_THIS_PROCESS = new ConcurrentHashMap<>();
 
     private final Path path;
     private final FileChannel channel;
@@ -53,8 +60,11 @@ public final class PositionFile implements AutoCloseable {
         return Files.exists(pathFor(replica));
     }
 
-    public static PositionFile open(Path replica) {
+    public static synchronized PositionFile open(Path replica) {
         Path path = pathFor(replica).toAbsolutePath();
+        if (OPEN_IN_THIS_PROCESS.containsKey(path)) {
+            throw new PagestreamException("replica " + replica + " is already kept by another replica in this process");
+        }
         FileChannel channel = null;
         try {
             channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -65,10 +75,8 @@ public final class PositionFile implements AutoCloseable {
             }
             PositionFile positions = new PositionFile(path, channel, lock);
             positions.read(); // continues the slots' sequence, so the first write replaces the older record
+            OPEN_IN_THIS_PROCESS.put(path, positions);
             return positions;
-        } catch (OverlappingFileLockException e) {
-            closeQuietly(channel);
-            throw new PagestreamException("replica " + replica + " is already kept by another replica in this process");
         } catch (IOException e) {
             closeQuietly(channel);
             throw new UncheckedIOException("cannot open replica position " + path, e);
@@ -80,6 +88,10 @@ public final class PositionFile implements AutoCloseable {
 
     /** Reads the newest intact record of a position file without locking it (tools, tests). */
     public static Recorded peek(Path replica) {
+        PositionFile holder = OPEN_IN_THIS_PROCESS.get(pathFor(replica).toAbsolutePath());
+        if (holder != null) {
+            return holder.read();
+        }
         try (FileChannel channel = FileChannel.open(pathFor(replica), StandardOpenOption.READ)) {
             return read(channel);
         } catch (IOException e) {
@@ -188,6 +200,8 @@ public final class PositionFile implements AutoCloseable {
             channel.close();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot close replica position " + path, e);
+        } finally {
+            OPEN_IN_THIS_PROCESS.remove(path, this);
         }
     }
 
