@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -200,10 +199,6 @@ public final class Replica implements AutoCloseable {
 
     public String groupId() {
         return ReplicaConfig.groupId(config.name());
-    }
-
-    public Set<String> databases() {
-        return engine.status().keySet();
     }
 
     /** Stops following the journal and closes the replica files; applies already made stay. */

@@ -59,30 +59,39 @@ public final class PageChecksum {
         return checksum;
     }
 
+    /** Reads {@code length} bytes of a database file at {@code offset} into {@code into}. */
+    @FunctionalInterface
+    public interface FileReader {
+        void read(long offset, byte[] into, int length) throws IOException;
+    }
+
     /** Full scan of a database file; used to verify, never on the commit path. */
     public static long scan(FileChannel file, int pageSize) {
         try {
-            long size = file.size();
-            long pages = size / pageSize;
-            long checksum = JournalContract.EMPTY_CHECKSUM;
-            int pagesPerChunk = Math.max(1, (1 << 20) / pageSize);
-            byte[] chunk = new byte[pagesPerChunk * pageSize];
-            for (long first = 1; first <= pages; first += pagesPerChunk) {
-                int count = (int) Math.min(pagesPerChunk, pages - first + 1);
-                ByteBuffer buffer = ByteBuffer.wrap(chunk, 0, count * pageSize);
-                long position = (first - 1) * pageSize;
+            return scan((offset, into, length) -> {
+                ByteBuffer buffer = ByteBuffer.wrap(into, 0, length);
                 while (buffer.hasRemaining()) {
-                    int n = file.read(buffer, position + buffer.position());
-                    if (n < 0) {
+                    if (file.read(buffer, offset + buffer.position()) < 0) {
                         throw new IOException("file shrank while scanning");
                     }
                 }
-                checksum ^= ofPages(first, chunk, count, pageSize);
-            }
-            return checksum;
+            }, pageSize, file.size() / pageSize);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Full-scan checksum of {@code pageCount} pages, holding one chunk of about 1 MiB in memory. */
+    public static long scan(FileReader file, int pageSize, long pageCount) throws IOException {
+        long checksum = JournalContract.EMPTY_CHECKSUM;
+        int pagesPerChunk = Math.max(1, (1 << 20) / pageSize);
+        byte[] chunk = new byte[pagesPerChunk * pageSize];
+        for (long first = 1; first <= pageCount; first += pagesPerChunk) {
+            int count = (int) Math.min(pagesPerChunk, pageCount - first + 1);
+            file.read((first - 1) * pageSize, chunk, count * pageSize);
+            checksum ^= ofPages(first, chunk, count, pageSize);
+        }
+        return checksum;
     }
 
     /** Page size recorded in a database header (bytes 16..17; 1 means 65536), or 0 for an empty file. */

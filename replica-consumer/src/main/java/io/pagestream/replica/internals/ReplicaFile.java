@@ -34,7 +34,6 @@ import org.sqlite.SQLiteConfig;
  */
 public final class ReplicaFile implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaFile.class);
-    private static final int SCAN_CHUNK_BYTES = 1 << 20;
 
     private final Path path;
     private final String dbId;
@@ -96,10 +95,6 @@ public final class ReplicaFile implements AutoCloseable {
         }
     }
 
-    public Path path() {
-        return path;
-    }
-
     public ReplicaPosition position() {
         return position;
     }
@@ -151,7 +146,7 @@ public final class ReplicaFile implements AutoCloseable {
             journal.finish();
             position = target;
             byte[] newFirstPage = batch.pagesToWrite().get(1L);
-            firstPage = batch.pageCount() == 0 ? null : newFirstPage != null ? newFirstPage.clone() : firstPage;
+            firstPage = batch.pageCount() == 0 ? null : newFirstPage != null ? newFirstPage : firstPage;
         } catch (IOException e) {
             throw new UncheckedIOException("replica of " + dbId + ": apply up to " + target + " failed", e);
         } finally {
@@ -182,7 +177,8 @@ public final class ReplicaFile implements AutoCloseable {
                 pageSize = PageChecksum.headerPageSize(header);
             }
             long pageCount = JournalContract.isValidPageSize(pageSize) ? size / pageSize : 0;
-            long checksum = pageCount == 0 ? JournalContract.EMPTY_CHECKSUM : scan(pageSize, pageCount);
+            long checksum = pageCount == 0 ? JournalContract.EMPTY_CHECKSUM
+                    : PageChecksum.scan(file::read, pageSize, pageCount);
             position = resolve(positions.read(), positions.earlier(), size, pageCount, checksum);
             firstPage = null;
             if (position.pageCount() > 0) {
@@ -218,18 +214,6 @@ public final class ReplicaFile implements AutoCloseable {
         throw new ReplicaStateException("replica of " + dbId + ": " + path + " (checksum " + JournalContract.hex(checksum) + ", "
                 + pageCount + " pages) matches neither recorded position (" + recorded.current() + " / " + recorded.pending()
                 + "): it was changed outside the replica; move it and its " + PositionFile.SUFFIX + " file away to start over");
-    }
-
-    private long scan(int pageSize, long pageCount) throws IOException {
-        int pagesPerChunk = Math.max(1, SCAN_CHUNK_BYTES / pageSize);
-        byte[] chunk = new byte[pagesPerChunk * pageSize];
-        long checksum = JournalContract.EMPTY_CHECKSUM;
-        for (long first = 1; first <= pageCount; first += pagesPerChunk) {
-            int count = (int) Math.min(pagesPerChunk, pageCount - first + 1);
-            file.read((first - 1) * pageSize, chunk, count * pageSize);
-            checksum ^= PageChecksum.ofPages(first, chunk, count, pageSize);
-        }
-        return checksum;
     }
 
     private void requireUnchangedSinceLastApply() throws IOException {

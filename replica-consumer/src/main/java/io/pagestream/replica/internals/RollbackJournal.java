@@ -76,7 +76,7 @@ final class RollbackJournal implements AutoCloseable {
     }
 
     /** SQLite's pager_cksum: the nonce plus every 200th byte going down from pageSize − 200. */
-    static int checksum(int nonce, byte[] page) {
+    private static int checksum(int nonce, byte[] page) {
         int sum = nonce;
         for (int i = page.length - 200; i > 0; i -= 200) {
             sum += page[i] & 0xFF;
