@@ -52,7 +52,7 @@ class ReplicationIT {
                 new Writer("beta.db", dir.resolve("beta.db"),
                         "PRAGMA page_size=1024; PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=TRUNCATE", 1,
                         new WorkloadGenerator.Options(true, true, steps / 2, 4096)),
-                new Writer("gamma-custom", dir.resolve("gamma.db"), "PRAGMA journal_mode=PERSIST", 1,
+                new Writer("gamma-custom", dir.resolve("gamma.db"), "PRAGMA journal_mode=PERSIST; PRAGMA locking_mode=EXCLUSIVE", 1,
                         new WorkloadGenerator.Options(true, false, 0, 0)));
         Map<String, Integer> expectedEntries = new ConcurrentHashMap<>();
         Map<String, List<String>> rolledBackMarkers = new ConcurrentHashMap<>();
@@ -115,6 +115,7 @@ class ReplicationIT {
         JournalReplay replay = new JournalReplay(dir.resolve("replicas"));
         Files.createDirectories(dir.resolve("replicas"));
         Map<String, Integer> fragmentsSeen = new ConcurrentHashMap<>();
+        Map<String, Integer> changeCounters = new ConcurrentHashMap<>();
         for (KafkaJournal.Record record : records) {
             assertThat(record.headers()).containsEntry(JournalContract.HEADER_DB_ID, record.key());
             if (record.headers().containsKey(JournalContract.HEADER_FRAGMENT)) {
@@ -128,6 +129,12 @@ class ReplicationIT {
                         .containsEntry(JournalContract.HEADER_POST_CHECKSUM, JournalContract.hex(entry.getPostChecksum()));
                 assertThat(writerHashes).as("seed %d: %s has no committed writer state", seed, key).containsKey(key);
                 assertThat(JournalReplay.sha256(replicaFile)).as("seed %d: replica of %s", seed, key).isEqualTo(writerHashes.get(key));
+                // Live readers of a replica notice an apply by this counter (gamma's exclusive-mode writer included).
+                if (entry.getPageCount() > 0) {
+                    Integer previous = changeCounters.put(entry.getDbId(), VfsTestSupport.changeCounter(replicaFile));
+                    assertThat(changeCounters.get(entry.getDbId()).equals(previous)).as("seed %d: change counter moved at %s", seed, key)
+                            .isFalse();
+                }
             });
         }
         for (Writer writer : writers) {

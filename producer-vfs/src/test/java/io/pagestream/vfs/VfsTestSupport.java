@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -160,11 +161,18 @@ final class VfsTestSupport {
             throw new UncheckedIOException(e);
         }
         JournalReplay replay = new JournalReplay(replicaDir);
+        Map<String, Integer> changeCounters = new HashMap<>();
         replay.applyAll(records, (entry, replica) -> {
             String key = entry.getDbId() + "@" + entry.getLsn();
             assertThat(hashes).as("commit observer saw " + key).containsKey(key);
             assertThat(JournalReplay.sha256(replica)).as("replica identical to the writer after " + key)
                     .isEqualTo(hashes.get(key));
+            // SQLite readers of a replica keep their cached pages while the counter is unchanged.
+            if (entry.getPageCount() > 0) {
+                int counter = changeCounter(replica);
+                Integer previous = changeCounters.put(entry.getDbId(), counter);
+                assertThat(Integer.valueOf(counter).equals(previous)).as("file change counter unchanged after " + key).isFalse();
+            }
         });
         return replay;
     }
@@ -182,6 +190,17 @@ final class VfsTestSupport {
         byte[] bytes = Files.readAllBytes(file);
         int size = ((bytes[16] & 0xFF) << 8) | (bytes[17] & 0xFF);
         return size == 1 ? 65536 : size;
+    }
+
+    /** The file change counter (page 1, bytes 24..27), which SQLite readers compare to notice a change. */
+    static int changeCounter(Path file) {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file)) {
+            java.nio.ByteBuffer counter = java.nio.ByteBuffer.allocate(4);
+            channel.read(counter, 24);
+            return counter.getInt(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static List<Long> lsns(List<JournalEntry> entries) {

@@ -24,6 +24,10 @@ final class OpenFile {
         return real.readBytes(file, offset, length);
     }
 
+    void write(long offset, byte[] bytes) throws Throwable {
+        real.writeBytes(file, offset, bytes);
+    }
+
     long size() throws Throwable {
         return real.fileSize(file);
     }

@@ -89,6 +89,16 @@ final class RealMethods {
         return copyOf(buffer, length);
     }
 
+    /** Writes {@code bytes} at {@code offset}. */
+    void writeBytes(MemorySegment file, long offset, byte[] bytes) throws Throwable {
+        MemorySegment buffer = scratch(bytes.length);
+        MemorySegment.copy(bytes, 0, buffer, JAVA_BYTE, 0, bytes.length);
+        int rc = write(file, buffer, bytes.length, offset);
+        if (rc != SqliteNative.SQLITE_OK) {
+            throw new IOException("xWrite of " + bytes.length + " bytes at " + offset + " failed with SQLite code " + rc);
+        }
+    }
+
     /** Copies native bytes to a new array (MemorySegment.toArray costs a reflective class-name lookup per call). */
     static byte[] copyOf(MemorySegment source, int length) {
         byte[] out = new byte[length];

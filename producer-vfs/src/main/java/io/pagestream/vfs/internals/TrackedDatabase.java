@@ -4,6 +4,7 @@ import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
 import io.pagestream.vfs.JournalPosition;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
 final class TrackedDatabase {
     private static final Logger log = LoggerFactory.getLogger(TrackedDatabase.class);
     private static final int HEADER_BYTES = 100;
+    private static final int CHANGE_COUNTER_OFFSET = 24;
+    private static final int VERSION_VALID_FOR_OFFSET = 92;
     private static final long PAGE_CACHE_BYTES = 4L << 20;
     /**
      * Heap a transaction's page images may take before capture drops them and publishes the whole database
@@ -237,10 +240,10 @@ final class TrackedDatabase {
             verified = true;
         }
         if (needsBase || tx.recovery) {
-            commitWholeDatabase(file, CommittedTransaction.Kind.BASE);
+            commitWholeDatabase(file, tx, CommittedTransaction.Kind.BASE);
         } else if (tx.rewrite || tx.pageSize == 0
                 || (tx.postImages.containsKey(1) && PageChecksum.headerPageSize(tx.postImages.get(1)) != tx.pageSize)) {
-            commitWholeDatabase(file, CommittedTransaction.Kind.REWRITE);
+            commitWholeDatabase(file, tx, CommittedTransaction.Kind.REWRITE);
         } else {
             commitDiff(file, tx);
         }
@@ -278,6 +281,13 @@ final class TrackedDatabase {
         if (post.isEmpty() && pageCount == tx.originalPages) {
             return;
         }
+        if (pageCount >= 1) {
+            byte[] first = post.containsKey(1) ? post.get(1) : file.read(0, pageSize);
+            if (changeCounter(first) != tx.startChangeCounter + 1) {
+                pre.putIfAbsent(1, first.clone()); // not written by SQLite: the file still holds the start image
+                post.put(1, advanceChangeCounter(file, first, tx.startChangeCounter));
+            }
+        }
         if (pageCount < tx.originalPages) {
             cache.removeBeyond(pageCount);
         }
@@ -286,7 +296,7 @@ final class TrackedDatabase {
     }
 
     /** Base entries and page-size changes: every page, read from the file. */
-    private void commitWholeDatabase(OpenFile file, CommittedTransaction.Kind kind) throws Throwable {
+    private void commitWholeDatabase(OpenFile file, TransactionCapture tx, CommittedTransaction.Kind kind) throws Throwable {
         long fileSize = file.size();
         int pageSize = PageChecksum.headerPageSize(file.read(0, HEADER_BYTES));
         if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
@@ -303,12 +313,37 @@ final class TrackedDatabase {
             forgetFileState();
             return;
         }
+        if (fileSize >= HEADER_BYTES && !tx.recovery) {
+            byte[] header = file.read(0, HEADER_BYTES);
+            if (changeCounter(header) != tx.startChangeCounter + 1) {
+                advanceChangeCounter(file, header, tx.startChangeCounter);
+            }
+        }
         Map<Integer, byte[]> pages = readAllPages(file, pageSize, fileSize);
         cache.clear();
         if (kind == CommittedTransaction.Kind.BASE) {
             needsBase = false;
         }
         record(file, kind, pageSize, pageSize == 0 ? 0 : (int) (fileSize / pageSize), Map.of(), pages);
+    }
+
+    private static int changeCounter(byte[] page) {
+        return ByteBuffer.wrap(page).getInt(CHANGE_COUNTER_OFFSET);
+    }
+
+    /**
+     * Readers of a replica keep their page cache while the file change counter stays the same, so every commit
+     * must move it on, as SQLite does in normal locking mode. In locking_mode=EXCLUSIVE SQLite bumps it in a
+     * connection's first transaction only: then the commit sets it here, with the version-valid-for number SQLite
+     * keeps equal to it, and writes page 1's first bytes back before the lock drops.
+     *
+     * @return a copy of {@code start} (page 1 or its header) with the counter one past {@code startCounter}
+     */
+    private static byte[] advanceChangeCounter(OpenFile file, byte[] start, int startCounter) throws Throwable {
+        byte[] advanced = start.clone();
+        ByteBuffer.wrap(advanced).putInt(CHANGE_COUNTER_OFFSET, startCounter + 1).putInt(VERSION_VALID_FOR_OFFSET, startCounter + 1);
+        file.write(0, Arrays.copyOf(advanced, HEADER_BYTES));
+        return advanced;
     }
 
     /** Assigns the next LSN and hands the transaction to the publisher. */
@@ -356,6 +391,7 @@ final class TrackedDatabase {
         }
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
+        capture.startChangeCounter = changeCounter(header);
         if (needsBase) {
             capture.switchToRewrite(); // the commit reads every page anyway: keep no images
         }

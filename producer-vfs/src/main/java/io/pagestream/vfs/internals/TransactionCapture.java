@@ -16,6 +16,8 @@ final class TransactionCapture {
     final boolean recovery;
     /** A write did not fit the page grid (page-size change): the commit ships every page. */
     boolean rewrite;
+    /** The file change counter (page 1, bytes 24..27) when the transaction began. */
+    int startChangeCounter;
     final Map<Integer, byte[]> preImages = new HashMap<>();
     final Map<Integer, byte[]> postImages = new HashMap<>();
 

@@ -322,10 +322,7 @@ public final class VfsBridge {
         }
     }
 
-    /**
-     * PRAGMA journal_mode=WAL and =OFF, and locking_mode=EXCLUSIVE, are refused with an SQL error; everything else
-     * passes.
-     */
+    /** PRAGMA journal_mode=WAL and =OFF are refused with an SQL error; everything else passes. */
     private Integer refusePragma(OpenFile open, MemorySegment arg) {
         MemorySegment args = arg.reinterpret(3 * ADDRESS.byteSize());
         String pragma = string(args.getAtIndex(ADDRESS, 1));
@@ -341,12 +338,6 @@ public final class VfsBridge {
                         + " publishes; use DELETE, TRUNCATE, PERSIST or MEMORY";
                 default -> null;
             };
-            // SQLite bumps the file change counter only in the first transaction of an exclusive-mode connection, and
-            // that counter is how a replica's readers notice an apply: connections kept open would mix stale cached
-            // pages with new ones.
-            case "locking_mode" -> setting.equals("exclusive") ? "locking_mode=EXCLUSIVE leaves the file change counter"
-                    + " unchanged after the first transaction, so readers of a live replica could keep stale cached pages;"
-                    + " use BEGIN EXCLUSIVE transactions instead" : null;
             default -> null;
         };
         if (reason == null) {
