@@ -40,10 +40,25 @@ public final class PagestreamConfig extends AbstractConfig {
             + " and how long a database's first transaction may take to read its chain's end back from the journal when"
             + " its recorded position is missing or behind.";
 
-    public static final String PUBLISH_QUEUE_MAX_BYTES_CONFIG = "publish.queue.max.bytes";
-    public static final String PUBLISH_QUEUE_MAX_BYTES_DOC = "Page images committed but not yet handed to Kafka that may"
-            + " wait in memory; beyond it commits are not queued and each database owes a base entry once Kafka catches"
-            + " up. 0 means an eighth of the heap.";
+    public static final String OUTBOX_MAX_BYTES_CONFIG = "outbox.max.bytes";
+    public static final String OUTBOX_MAX_BYTES_DOC = "Entries committed locally but not yet acknowledged by Kafka that a"
+            + " database's outbox may hold (they also wait in memory to be sent). When it is full, a commit waits or fails"
+            + " as outbox.full.policy says; an entry larger than the bound is still taken when the outbox is empty.";
+
+    public static final String OUTBOX_FULL_POLICY_CONFIG = "outbox.full.policy";
+    public static final String OUTBOX_FULL_POLICY_DOC = "What a commit does when the outbox is full: 'block' waits up to"
+            + " outbox.full.timeout.ms for Kafka to acknowledge entries, then fails; 'fail' fails at once. A failed commit"
+            + " rolls back with SQLITE_FULL and the reason is logged; nothing committed is ever dropped.";
+
+    public static final String OUTBOX_FULL_TIMEOUT_MS_CONFIG = "outbox.full.timeout.ms";
+    public static final String OUTBOX_FULL_TIMEOUT_MS_DOC = "How long a commit waits for room in a full outbox under the"
+            + " 'block' policy.";
+
+    /** {@link #OUTBOX_FULL_POLICY_CONFIG} values. */
+    public enum OutboxFullPolicy {
+        BLOCK,
+        FAIL
+    }
 
     public static final String PRODUCER_PREFIX = "producer.";
 
@@ -65,8 +80,12 @@ public final class PagestreamConfig extends AbstractConfig {
                     Importance.LOW, RECORD_MAX_BYTES_DOC)
             .define(STARTUP_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
                     STARTUP_TIMEOUT_MS_DOC)
-            .define(PUBLISH_QUEUE_MAX_BYTES_CONFIG, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
-                    PUBLISH_QUEUE_MAX_BYTES_DOC);
+            .define(OUTBOX_MAX_BYTES_CONFIG, Type.LONG, 256L << 20, Range.atLeast(1), Importance.MEDIUM,
+                    OUTBOX_MAX_BYTES_DOC)
+            .define(OUTBOX_FULL_POLICY_CONFIG, Type.STRING, "block", ConfigDef.CaseInsensitiveValidString.in("block", "fail"),
+                    Importance.MEDIUM, OUTBOX_FULL_POLICY_DOC)
+            .define(OUTBOX_FULL_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
+                    OUTBOX_FULL_TIMEOUT_MS_DOC);
 
     private PagestreamConfig(Map<?, ?> originals) {
         super(CONFIG, originals, false);
@@ -93,9 +112,16 @@ public final class PagestreamConfig extends AbstractConfig {
         return getInt(RECORD_MAX_BYTES_CONFIG);
     }
 
-    public long publishQueueMaxBytes() {
-        long configured = getLong(PUBLISH_QUEUE_MAX_BYTES_CONFIG);
-        return configured > 0 ? configured : Runtime.getRuntime().maxMemory() / 8;
+    public long outboxMaxBytes() {
+        return getLong(OUTBOX_MAX_BYTES_CONFIG);
+    }
+
+    public OutboxFullPolicy outboxFullPolicy() {
+        return OutboxFullPolicy.valueOf(getString(OUTBOX_FULL_POLICY_CONFIG).toUpperCase(java.util.Locale.ROOT));
+    }
+
+    public long outboxFullTimeoutMs() {
+        return getLong(OUTBOX_FULL_TIMEOUT_MS_CONFIG);
     }
 
     /** The settings under {@code producer.}, prefix removed. */

@@ -3,6 +3,7 @@ package io.pagestream.vfs;
 import io.pagestream.schemas.PagestreamConfigException;
 import io.pagestream.vfs.internals.CommitObserver;
 import io.pagestream.vfs.internals.JournalPublisher;
+import io.pagestream.vfs.internals.OutboxSettings;
 import io.pagestream.vfs.internals.VfsBridge;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,9 +35,10 @@ public final class PagestreamVfs implements AutoCloseable {
     private PagestreamVfs(PagestreamConfig config, JournalSink sink, CommitObserver observer) {
         this.config = config;
         this.sink = sink;
-        this.publisher = new JournalPublisher(sink, "pagestream-" + config.vfsName(), config.publishQueueMaxBytes());
+        this.publisher = new JournalPublisher(sink, "pagestream-" + config.vfsName());
         try {
-            this.bridge = new VfsBridge(config.vfsName(), PagestreamConfig.DB_ID_URI_PARAMETER, publisher, observer);
+            this.bridge = new VfsBridge(config.vfsName(), PagestreamConfig.DB_ID_URI_PARAMETER, publisher, observer,
+                    OutboxSettings.of(config));
         } catch (RuntimeException e) {
             publisher.close();
             throw e;

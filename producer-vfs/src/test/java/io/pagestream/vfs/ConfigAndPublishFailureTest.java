@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.PagestreamConfigException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -140,10 +142,8 @@ class ConfigAndPublishFailureTest {
         assertThat(replayed(resumable, "owed.db")).containsExactly("1B", "4B");
     }
 
-    @Test
-    void whenKafkaStopsTakingRecordsCommitsGoOnAndABaseEntryCatchesUpAfterwards() throws Exception {
-        // The producer blocks in send() while its buffer is full and the broker unreachable.
-        java.util.concurrent.CountDownLatch brokerBack = new java.util.concurrent.CountDownLatch(1);
+    /** A sink that stops acknowledging from LSN 3 until {@code brokerBack} opens, as while Kafka is unreachable. */
+    private static FlakySink stalledSink(java.util.concurrent.CountDownLatch brokerBack) {
         FlakySink sink = new FlakySink();
         sink.sender = (lsn, records) -> {
             if (lsn >= 3) {
@@ -155,23 +155,82 @@ class ConfigAndPublishFailureTest {
             }
             return sink.journal.send(records);
         };
-        Path db = dir.resolve("outage.db");
-        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "outage", "publish.queue.max.bytes", "100000"))
-                        .sink(sink).install();
+        return sink;
+    }
+
+    @Test
+    void aFullOutboxFailsCommitsUnderTheFailPolicyAndLosesNothing() throws Exception {
+        java.util.concurrent.CountDownLatch brokerBack = new java.util.concurrent.CountDownLatch(1);
+        FlakySink sink = stalledSink(brokerBack);
+        Path db = dir.resolve("full.db");
+        int committed = 0;
+        int refused = 0;
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "full", "outbox.max.bytes", "100000",
+                        "outbox.full.policy", "fail")).sink(sink).install();
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
                 Statement s = c.createStatement()) {
-            s.execute("create table t(x)");
-            s.execute("insert into t values (1)");
-            for (int i = 0; i < 200; i++) {
-                s.execute("insert into t values (randomblob(2000))"); // COMMIT never waits for Kafka
+            s.execute("create table t(id integer primary key, b blob)");
+            s.execute("insert into t values (1, zeroblob(10))");
+            committed = 2;
+            for (int i = 2; i < 200; i++) {
+                try {
+                    s.execute("insert into t values (" + i + ", randomblob(2000))");
+                    committed++;
+                } catch (SQLException e) {
+                    assertThat(e.getMessage()).contains("SQLITE_FULL");
+                    refused++;
+                }
             }
-            assertThat(vfs.failedEntries()).as("commits not queued while the queue was full").isPositive();
+            assertThat(refused).as("commits refused while the outbox was full").isPositive();
+            assertThat(committed).as("commits taken until it filled").isGreaterThan(20);
+            try (java.sql.ResultSet rs = s.executeQuery("select count(*) from t")) {
+                assertThat(rs.getInt(1)).as("a refused commit rolled back").isEqualTo(committed - 1);
+            }
             brokerBack.countDown();
-            s.execute("insert into t values (2)");
+            s.execute("insert into t values (1000, 'after')");
+            committed++;
+            assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
+            assertThat(vfs.failedEntries()).isZero();
+        }
+        List<String> applied = replayed(sink.journal.records(), "full.db");
+        assertThat(applied).as("every committed transaction exactly once, no base entry after the first")
+                .hasSize(committed).element(0).isEqualTo("1B");
+        assertThat(applied.stream().skip(1)).noneMatch(lsn -> lsn.endsWith("B"));
+        assertThat(Files.list(Path.of(db + "-pagestream-outbox")).mapToLong(f -> f.toFile().length()).sum())
+                .as("acknowledged entries leave the outbox").isLessThan(8L << 20);
+    }
+
+    @Test
+    void aFullOutboxMakesCommitsWaitUnderTheBlockPolicy() throws Exception {
+        java.util.concurrent.CountDownLatch brokerBack = new java.util.concurrent.CountDownLatch(1);
+        FlakySink sink = stalledSink(brokerBack);
+        Path db = dir.resolve("block.db");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "block", "outbox.max.bytes", "100000",
+                        "outbox.full.policy", "block", "outbox.full.timeout.ms", "60000")).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(id integer primary key, b blob)");
+            s.execute("insert into t values (1, zeroblob(10))");
+            Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(1500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                brokerBack.countDown();
+            });
+            long longestCommitNanos = 0;
+            for (int i = 2; i < 100; i++) {
+                long start = System.nanoTime();
+                s.execute("insert into t values (" + i + ", randomblob(2000))");
+                longestCommitNanos = Math.max(longestCommitNanos, System.nanoTime() - start);
+            }
+            assertThat(brokerBack.getCount()).isZero();
+            assertThat(Duration.ofNanos(longestCommitNanos)).as("a commit waited for room").isGreaterThan(Duration.ofMillis(500));
             assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
         }
-        List<String> applied = replayed(sink.journal.records(), "outage.db");
-        assertThat(applied.getLast()).as("the last entry is the base entry that caught up").endsWith("B");
+        List<String> applied = replayed(sink.journal.records(), "block.db");
+        assertThat(applied).hasSize(100).element(0).isEqualTo("1B");
     }
 
     /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */

@@ -39,7 +39,11 @@ public final class JournalCodec {
      * larger than {@code maxRecordBytes}.
      */
     public static List<JournalRecord> toRecords(JournalEntry entry, int maxRecordBytes) {
-        byte[] encoded = encodeEntry(entry);
+        return toRecords(entry, encodeEntry(entry), maxRecordBytes);
+    }
+
+    /** {@link #toRecords(JournalEntry, int)} for an entry already encoded by {@link #encodeEntry}. */
+    public static List<JournalRecord> toRecords(JournalEntry entry, byte[] encoded, int maxRecordBytes) {
         String dbId = entry.getDbId();
         String lsn = Long.toString(entry.getLsn());
         if (encoded.length <= maxRecordBytes) {

@@ -1,29 +1,13 @@
 package io.pagestream.vfs.internals;
 
-import java.util.Map;
+import io.pagestream.schemas.avro.JournalEntry;
 
 /**
- * A committed transaction handed from the committing thread to the publisher: raw page images only,
- * so the commit path does no hashing, diffing or encoding.
+ * A committed transaction's entry, staged in the outbox and handed to the publisher.
  *
- * @param kind DIFF: {@code postImages} are the written pages and {@code preImages} their images at
- *     transaction start (null value: the page did not exist), including truncated pages; BASE and
- *     REWRITE: {@code postImages} is every page and {@code preImages} is empty
+ * @param payload the entry encoded ({@code JournalCodec.encodeEntry}), as the outbox holds it
  */
-record CommittedTransaction(
-        TrackedDatabase db,
-        long lsn,
-        Kind kind,
-        int pageSize,
-        int pageCount,
-        long commitTimeMillis,
-        Map<Integer, byte[]> preImages,
-        Map<Integer, byte[]> postImages) {
-
-    /** Heap held by the page images, for the publisher's queue bound. */
-    long imageBytes() {
-        return (long) (preImages.size() + postImages.size()) * pageSize;
-    }
+record CommittedTransaction(TrackedDatabase db, JournalEntry entry, byte[] payload) {
 
     enum Kind {
         DIFF,

@@ -16,33 +16,36 @@ final class EntryBuilder {
     private EntryBuilder() {}
 
     /**
+     * @param pre DIFF: the images at transaction start of the pages in {@code post} (null value: the page did not
+     *     exist) and of truncated pages; empty for BASE and REWRITE, whose {@code post} is every page
      * @param preChecksum the checksum after the previous entry of this database
      * @return the entry; its post-checksum is the chain's new checksum
      */
-    static JournalEntry build(CommittedTransaction tx, long preChecksum) {
-        List<PageDelta> deltas = new ArrayList<>(tx.postImages().size());
+    static JournalEntry build(String dbId, long lsn, CommittedTransaction.Kind kind, int pageSize, int pageCount,
+            long commitTimeMillis, Map<Integer, byte[]> pre, Map<Integer, byte[]> post, long preChecksum) {
+        List<PageDelta> deltas = new ArrayList<>(post.size());
         // Whole-database entries carry no pre-images: every page is new against the empty database.
-        long checksum = tx.kind() == CommittedTransaction.Kind.DIFF ? preChecksum : JournalContract.EMPTY_CHECKSUM;
-        for (Map.Entry<Integer, byte[]> page : sorted(tx.postImages()).entrySet()) {
+        long checksum = kind == CommittedTransaction.Kind.DIFF ? preChecksum : JournalContract.EMPTY_CHECKSUM;
+        for (Map.Entry<Integer, byte[]> page : sorted(post).entrySet()) {
             int pgno = page.getKey();
-            byte[] post = page.getValue();
-            byte[] pre = tx.preImages().get(pgno);
-            if (pre != null) {
-                checksum ^= PageChecksum.of(pgno, pre);
+            byte[] postImage = page.getValue();
+            byte[] preImage = pre.get(pgno);
+            if (preImage != null) {
+                checksum ^= PageChecksum.of(pgno, preImage);
             }
-            checksum ^= PageChecksum.of(pgno, post);
-            deltas.add(PageDiff.encode(pgno, pre, post));
+            checksum ^= PageChecksum.of(pgno, postImage);
+            deltas.add(PageDiff.encode(pgno, preImage, postImage));
         }
         // Pages the transaction truncated away leave the checksum.
-        for (Map.Entry<Integer, byte[]> page : tx.preImages().entrySet()) {
-            if (page.getKey() > tx.pageCount() && page.getValue() != null) {
+        for (Map.Entry<Integer, byte[]> page : pre.entrySet()) {
+            if (page.getKey() > pageCount && page.getValue() != null) {
                 checksum ^= PageChecksum.of(page.getKey(), page.getValue());
             }
         }
-        boolean base = tx.kind() == CommittedTransaction.Kind.BASE;
+        boolean base = kind == CommittedTransaction.Kind.BASE;
         // The all-arguments constructor: the builder would validate and deep-copy every delta again.
-        return new JournalEntry(tx.db().dbId, tx.lsn(), base, base ? JournalContract.EMPTY_CHECKSUM : preChecksum, checksum,
-                tx.pageSize(), tx.pageCount(), tx.commitTimeMillis(), deltas);
+        return new JournalEntry(dbId, lsn, base, base ? JournalContract.EMPTY_CHECKSUM : preChecksum, checksum,
+                pageSize, pageCount, commitTimeMillis, deltas);
     }
 
     private static SortedMap<Integer, byte[]> sorted(Map<Integer, byte[]> pages) {

@@ -34,8 +34,6 @@ public final class JournalPublisher implements AutoCloseable {
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
 
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
-    private final LongAdder queuedBytes = new LongAdder();
-    private final long maxQueuedBytes;
     private volatile boolean sleeping;
     private volatile boolean stopping;
     private final Thread thread;
@@ -44,16 +42,14 @@ public final class JournalPublisher implements AutoCloseable {
     private long completed;
     private long failed;
 
-    public JournalPublisher(JournalSink sink, String name, long maxQueuedBytes) {
+    public JournalPublisher(JournalSink sink, String name) {
         this.sink = sink;
-        this.maxQueuedBytes = maxQueuedBytes;
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
     /** Called on the committing thread: no lock shared with the publisher, and a wake-up only after a quiet spell. */
     void enqueue(CommittedTransaction tx) {
         enqueued.increment();
-        queuedBytes.add(tx.imageBytes());
         queue.add(tx);
         if (sleeping) {
             LockSupport.unpark(thread);
@@ -92,15 +88,6 @@ public final class JournalPublisher implements AutoCloseable {
         return sink.lastPosition(dbId);
     }
 
-    /**
-     * Whether another committed transaction fits in the queue. While Kafka is unreachable the producer stops
-     * taking records and committed page images pile up here; past a bound they are not queued at all (the
-     * database then owes a base entry) rather than exhausting the heap inside a VFS upcall.
-     */
-    boolean hasRoom() {
-        return queuedBytes.sum() < maxQueuedBytes;
-    }
-
     /** Entries that could not be published since start. */
     public long failedCount() {
         synchronized (progress) {
@@ -131,8 +118,6 @@ public final class JournalPublisher implements AutoCloseable {
                 publish(tx);
             } catch (Throwable e) {
                 fail(tx, e);
-            } finally {
-                queuedBytes.add(-tx.imageBytes());
             }
             idleSince = System.nanoTime();
         }
@@ -140,9 +125,8 @@ public final class JournalPublisher implements AutoCloseable {
 
     private void publish(CommittedTransaction tx) {
         TrackedDatabase db = tx.db();
-        JournalEntry entry = EntryBuilder.build(tx, db.chainChecksum);
-        db.chainChecksum = entry.getPostChecksum();
-        List<JournalRecord> records = JournalCodec.toRecords(entry, sink.maxRecordBytes());
+        JournalEntry entry = tx.entry();
+        List<JournalRecord> records = JournalCodec.toRecords(entry, tx.payload(), sink.maxRecordBytes());
         WriterStateFile.State position = new WriterStateFile.State(db.dbId, entry.getLsn(), entry.getPostChecksum(),
                 entry.getPageSize(), entry.getPageCount(), false);
         sink.send(records).whenComplete((ignored, error) -> {
@@ -163,7 +147,7 @@ public final class JournalPublisher implements AutoCloseable {
     private void fail(CommittedTransaction tx, Throwable error) {
         try {
             log.error("pagestream: publishing db {} LSN {} failed; the next commit of this db publishes a base entry so"
-                    + " replicas can resume after the gap", tx.db().dbId, tx.lsn(), error);
+                    + " replicas can resume after the gap", tx.db().dbId, tx.entry().getLsn(), error);
             tx.db().publishFailed();
         } catch (RuntimeException | Error e) {
             tx.db().requireBase();

@@ -32,6 +32,8 @@ public final class SqliteNative {
     public static final int SQLITE_ERROR = 1;
     public static final int SQLITE_CANTOPEN = 14;
     public static final int SQLITE_IOERR = 10;
+    public static final int SQLITE_FULL = 13;
+    public static final int SQLITE_IOERR_FSYNC = SQLITE_IOERR | (4 << 8);
     public static final int SQLITE_IOERR_SHORT_READ = SQLITE_IOERR | (2 << 8);
     public static final int SQLITE_IOERR_WRITE = SQLITE_IOERR | (3 << 8);
     public static final int SQLITE_IOERR_TRUNCATE = SQLITE_IOERR | (6 << 8);
@@ -46,6 +48,7 @@ public final class SqliteNative {
 
     public static final int SQLITE_FCNTL_CHUNK_SIZE = 6;
     public static final int SQLITE_FCNTL_PRAGMA = 14;
+    public static final int SQLITE_FCNTL_SYNC = 21;
     public static final int SQLITE_FCNTL_COMMIT_PHASETWO = 22;
 
     /** sqlite3_vfs. */

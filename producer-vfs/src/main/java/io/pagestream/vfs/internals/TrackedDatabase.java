@@ -5,7 +5,12 @@ import io.pagestream.schemas.PageChecksum;
 import io.pagestream.vfs.JournalPosition;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import io.pagestream.schemas.JournalCodec;
+import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.vfs.PagestreamConfig;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -37,6 +42,8 @@ final class TrackedDatabase {
     final String path;
     final String dbId;
     final WriterStateFile stateFile;
+    final Outbox outbox;
+    private final OutboxSettings outboxSettings;
     private final JournalPublisher publisher;
     private final CommitObserver observer;
 
@@ -53,15 +60,22 @@ final class TrackedDatabase {
     /** Publisher and producer-callback threads: a failed entry awaits its base entry. */
     private volatile boolean baseOwed;
 
-    /** The chain's checksum after the last entry the publisher built; publisher thread only. */
-    long chainChecksum;
+    /** The chain's checksum after the last committed entry. */
+    private long chainChecksum;
 
-    TrackedDatabase(String path, String dbId, JournalPublisher publisher, CommitObserver observer) {
+    TrackedDatabase(String path, String dbId, JournalPublisher publisher, CommitObserver observer, OutboxSettings outboxSettings) {
         this.path = path;
         this.dbId = dbId;
         this.publisher = publisher;
         this.observer = observer;
+        this.outboxSettings = outboxSettings;
         this.stateFile = new WriterStateFile(java.nio.file.Path.of(path));
+        try {
+            this.outbox = new Outbox(java.nio.file.Path.of(path));
+        } catch (RuntimeException e) {
+            stateFile.close();
+            throw e;
+        }
     }
 
     /** The next commit must publish a base entry (capture failed, or the file changed outside the VFS). */
@@ -82,12 +96,16 @@ final class TrackedDatabase {
         }
     }
 
-    /** Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}). */
+    /**
+     * Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}), then let
+     * the outbox drop what Kafka now holds.
+     */
     void acknowledged(WriterStateFile.State position, boolean base) {
         if (base) {
             baseOwed = false;
         }
         stateFile.write(baseOwed ? position.withBaseOwed() : position);
+        outbox.acknowledged(position.lsn());
     }
 
     void afterLock(OpenFile file, int previousLevel, int level) throws Throwable {
@@ -107,6 +125,7 @@ final class TrackedDatabase {
             synchronized (this) {
                 if (capture == current) {
                     capture = null;
+                    unprepare(current);
                     if (!needsBase && !restored(current)) {
                         // A rollback that did not restore every page (journal_mode=OFF reached through an attached
                         // database): the file no longer matches the chain.
@@ -154,6 +173,7 @@ final class TrackedDatabase {
 
     synchronized void beforeWrite(OpenFile file, MemorySegment buffer, int amount, long offset) throws Throwable {
         TransactionCapture tx = capture != null ? capture : begin(file, false);
+        unprepare(tx); // written after its entry was staged (rolled back in exclusive mode, then written again)
         if (tx.rewrite) {
             return;
         }
@@ -175,6 +195,10 @@ final class TrackedDatabase {
 
     synchronized void beforeTruncate(OpenFile file, long size) throws Throwable {
         TransactionCapture tx = capture != null ? capture : begin(file, false);
+        // The commit's own shrink, after its entry was staged, is the size the entry already carries.
+        if (tx.prepared != null && (tx.prepared.committed() == null || size != tx.prepared.committedBytes())) {
+            unprepare(tx);
+        }
         if (tx.rewrite || tx.pageSize == 0) {
             return;
         }
@@ -217,54 +241,163 @@ final class TrackedDatabase {
         return true;
     }
 
+    boolean outboxNeedsSync() {
+        return outbox.needsSync();
+    }
+
+    void syncOutbox() throws java.io.IOException {
+        outbox.sync();
+    }
+
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
     synchronized void chunkSizeSet() {
         sizeFromFile = true;
     }
 
-    /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is durable locally; the lock is still held. */
+    /**
+     * SQLITE_FCNTL_SYNC: the transaction's pages are all written and its commit point comes next. Its entry is built
+     * and staged in the outbox now, so it is there (and synced with the database) before the transaction commits.
+     *
+     * @return SQLITE_OK, or SQLITE_FULL when the outbox is full (the commit then fails and rolls back)
+     */
+    synchronized int beforeSync(OpenFile file) throws Throwable {
+        TransactionCapture tx = capture;
+        // A chunked file's final size is known only after the commit point: staged at commit instead.
+        // Hot-journal playback syncs too, but commits nothing.
+        if (tx == null || tx.prepared != null || sizeFromFile || tx.recovery) {
+            return SqliteNative.SQLITE_OK;
+        }
+        Prepared prepared = prepare(file, tx, true);
+        if (prepared == null) {
+            return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
+        }
+        if (prepared.committed() != null && !awaitOutboxRoom(prepared.committed().payload().length)) {
+            return SqliteNative.SQLITE_FULL;
+        }
+        stage(tx, prepared);
+        return SqliteNative.SQLITE_OK;
+    }
+
+    /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is committed locally; the lock is still held. */
     synchronized void onCommit(OpenFile file) throws Throwable {
         TransactionCapture tx = capture;
         if (tx == null) {
             return;
         }
         capture = null;
-        if (!publisher.hasRoom()) {
-            queueFull();
+        if (tx.prepared == null) {
+            Prepared prepared = prepare(file, tx, false);
+            if (prepared == null) {
+                return;
+            }
+            stage(tx, prepared); // committed already: staged whatever the outbox holds
+        }
+        confirm(file, tx.prepared);
+    }
+
+    /** Whether there is room in the outbox for {@code bytes}, waiting for it under the 'block' policy. */
+    private boolean awaitOutboxRoom(long bytes) throws InterruptedException {
+        long deadline = System.nanoTime() + outboxSettings.fullTimeoutMs() * 1_000_000;
+        boolean blocking = outboxSettings.policy() == PagestreamConfig.OutboxFullPolicy.BLOCK;
+        while (true) {
+            long pending = outbox.pendingBytes();
+            if (pending == 0 || pending + bytes <= outboxSettings.maxBytes()) {
+                return true;
+            }
+            if (!blocking || System.nanoTime() >= deadline) {
+                log.error("pagestream: db {} ({}): commit refused (SQLITE_FULL): the outbox is full — {} bytes of entries not yet"
+                        + " acknowledged by Kafka, outbox.max.bytes {}{}; the transaction rolls back, nothing committed is lost",
+                        dbId, path, pending, outboxSettings.maxBytes(), blocking
+                                ? ", still full after outbox.full.timeout.ms " + outboxSettings.fullTimeoutMs() : "");
+                return false;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
+    }
+
+    private void stage(TransactionCapture tx, Prepared prepared) throws java.io.IOException {
+        if (prepared.committed() != null) {
+            outbox.stage(prepared.committed().entry().getLsn(), prepared.committed().payload());
+        }
+        tx.prepared = prepared;
+    }
+
+    /** The staged entry no longer describes the transaction (it rolled back, or wrote again): take it back. */
+    private void unprepare(TransactionCapture tx) {
+        Prepared prepared = tx.prepared;
+        if (prepared == null) {
             return;
         }
+        tx.prepared = null;
+        if (prepared.committed() != null) {
+            try {
+                outbox.unstage(prepared.committed().entry().getLsn());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * The entry a transaction makes, built but not yet counted as committed: {@code committed} null when it changed
+     * nothing. {@code post} feeds the page cache once the commit is confirmed.
+     */
+    record Prepared(CommittedTransaction committed, CommittedTransaction.Kind kind, int pageSize,
+            long originalPages, Map<Integer, byte[]> post) {
+        static final Prepared NOTHING = new Prepared(null, null, 0, 0, Map.of());
+
+        long committedBytes() {
+            return (long) committed.entry().getPageCount() * pageSize;
+        }
+    }
+
+    /**
+     * Builds the transaction's entry without counting it committed. Before the commit point ({@code early}) the file
+     * is not yet shrunk: the commit page count comes from the database header, and when that is not trustworthy the
+     * entry is left for the commit itself (null).
+     */
+    private Prepared prepare(OpenFile file, TransactionCapture tx, boolean early) throws Throwable {
         if (tx.recovery && !verified) {
             // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
             WriterStateFile.State state = recordedState();
             lastLsn = state == null ? 0 : state.lsn();
+            chainChecksum = state == null ? JournalContract.EMPTY_CHECKSUM : state.checksum();
             verified = true;
         }
         if (needsBase || tx.recovery) {
-            commitWholeDatabase(file, tx, CommittedTransaction.Kind.BASE);
-        } else if (tx.rewrite || tx.pageSize == 0
+            return prepareWholeDatabase(file, tx, CommittedTransaction.Kind.BASE, early);
+        }
+        if (tx.rewrite || tx.pageSize == 0
                 || (tx.postImages.containsKey(1) && PageChecksum.headerPageSize(tx.postImages.get(1)) != tx.pageSize)) {
-            commitWholeDatabase(file, tx, CommittedTransaction.Kind.REWRITE);
-        } else {
-            commitDiff(file, tx);
+            return prepareWholeDatabase(file, tx, CommittedTransaction.Kind.REWRITE, early);
         }
+        return prepareDiff(file, tx, early);
     }
 
-    private void queueFull() {
-        // Kafka is not keeping up (unreachable?): queue nothing more; a base entry catches up later.
-        if (!needsBase) {
-            log.error("pagestream: db {}: the publishing queue is full (Kafka not keeping up); commits are not"
-                    + " queued until it drains, then a base entry publishes the database", dbId);
-        }
-        needsBase = true;
-        publisher.captureFailed();
-    }
-
-    private void commitDiff(OpenFile file, TransactionCapture tx) throws Throwable {
+    private Prepared prepareDiff(OpenFile file, TransactionCapture tx, boolean early) throws Throwable {
         int pageSize = tx.pageSize;
-        // Page-grid writes and truncations determine the size; ask the file only when something else may have.
-        long pageCount = sizeFromFile ? file.size() / pageSize : tx.pages;
-        Map<Integer, byte[]> pre = tx.preImages;
-        Map<Integer, byte[]> post = tx.postImages;
+        byte[] first = tx.postImages.containsKey(1) ? tx.postImages.get(1) : file.read(0, pageSize);
+        long pageCount;
+        if (early) {
+            pageCount = headerPageCount(first);
+            if (pageCount < 0) {
+                return null;
+            }
+            // Pages the commit is about to truncate away: their images leave the checksum.
+            for (long pgno = pageCount + 1; pgno <= tx.originalPages; pgno++) {
+                if (!capturePreImage(tx, file, (int) pgno)) {
+                    return prepareWholeDatabase(file, tx, CommittedTransaction.Kind.REWRITE, true);
+                }
+            }
+        } else {
+            // Page-grid writes and truncations determine the size; ask the file only when something else may have.
+            pageCount = sizeFromFile ? file.size() / pageSize : tx.pages;
+        }
+        Map<Integer, byte[]> pre = new java.util.HashMap<>(tx.preImages);
+        Map<Integer, byte[]> post = new TreeMap<>(tx.postImages);
         // Pages captured as pre-images but not rewritten (truncated, then regrown) and holes past the old end.
         for (Integer pgno : pre.keySet()) {
             if (pgno <= pageCount && !post.containsKey(pgno)) {
@@ -277,54 +410,109 @@ final class TrackedDatabase {
             }
         }
         // Pages written back unchanged (rolled-back statements, spills) are no part of the entry, nor pages past its end.
-        post.entrySet().removeIf(page -> page.getKey() > pageCount || Arrays.equals(pre.get(page.getKey()), page.getValue()));
+        final long count = pageCount;
+        post.entrySet().removeIf(page -> page.getKey() > count || Arrays.equals(pre.get(page.getKey()), page.getValue()));
         if (post.isEmpty() && pageCount == tx.originalPages) {
-            return;
+            return Prepared.NOTHING;
         }
         if (pageCount >= 1) {
-            byte[] first = post.containsKey(1) ? post.get(1) : file.read(0, pageSize);
-            if (changeCounter(first) != tx.startChangeCounter + 1) {
-                pre.putIfAbsent(1, first.clone()); // not written by SQLite: the file still holds the start image
-                post.put(1, advanceChangeCounter(file, first, tx.startChangeCounter));
+            byte[] page1 = post.containsKey(1) ? post.get(1) : file.read(0, pageSize);
+            if (changeCounter(page1) != tx.startChangeCounter + 1) {
+                pre.putIfAbsent(1, page1.clone()); // not written by SQLite: the file still holds the start image
+                post.put(1, advanceChangeCounter(file, page1, tx.startChangeCounter));
             }
         }
-        if (pageCount < tx.originalPages) {
-            cache.removeBeyond(pageCount);
-        }
-        post.forEach(cache::put);
-        record(file, CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post);
+        return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post),
+                CommittedTransaction.Kind.DIFF, pageSize, tx.originalPages, post);
     }
 
     /** Base entries and page-size changes: every page, read from the file. */
-    private void commitWholeDatabase(OpenFile file, TransactionCapture tx, CommittedTransaction.Kind kind) throws Throwable {
+    private Prepared prepareWholeDatabase(OpenFile file, TransactionCapture tx, CommittedTransaction.Kind kind, boolean early)
+            throws Throwable {
         long fileSize = file.size();
-        int pageSize = PageChecksum.headerPageSize(file.read(0, HEADER_BYTES));
+        byte[] header = file.read(0, HEADER_BYTES);
+        int pageSize = PageChecksum.headerPageSize(header);
         if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
             log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published",
                     dbId, path);
             forgetFileState();
-            return;
+            return Prepared.NOTHING;
         }
-        if (fileSize > WHOLE_DATABASE_BUDGET) {
-            log.error("pagestream: db {} ({}) needs a whole-database entry but is {} MiB, more than this JVM can build"
-                    + " ({} MiB, a fifth of the heap); not published — give the JVM more heap", dbId, path,
-                    fileSize >> 20, WHOLE_DATABASE_BUDGET >> 20);
-            publisher.captureFailed();
-            forgetFileState();
-            return;
-        }
-        if (fileSize >= HEADER_BYTES && !tx.recovery) {
-            byte[] header = file.read(0, HEADER_BYTES);
-            if (changeCounter(header) != tx.startChangeCounter + 1) {
-                advanceChangeCounter(file, header, tx.startChangeCounter);
+        long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
+        if (early && pageSize != 0) {
+            pageCount = headerPageCount(header);
+            if (pageCount < 0) {
+                return null;
             }
         }
-        Map<Integer, byte[]> pages = readAllPages(file, pageSize, fileSize);
-        cache.clear();
-        if (kind == CommittedTransaction.Kind.BASE) {
-            needsBase = false;
+        if (pageCount * pageSize > WHOLE_DATABASE_BUDGET) {
+            log.error("pagestream: db {} ({}) needs a whole-database entry but is {} MiB, more than this JVM can build"
+                    + " ({} MiB, a fifth of the heap); not published — give the JVM more heap", dbId, path,
+                    (pageCount * pageSize) >> 20, WHOLE_DATABASE_BUDGET >> 20);
+            publisher.captureFailed();
+            forgetFileState();
+            return Prepared.NOTHING;
         }
-        record(file, kind, pageSize, pageSize == 0 ? 0 : (int) (fileSize / pageSize), Map.of(), pages);
+        if (pageCount > 0 && !tx.recovery && changeCounter(header) != tx.startChangeCounter + 1) {
+            advanceChangeCounter(file, header, tx.startChangeCounter);
+        }
+        Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
+        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages), kind, pageSize, tx.originalPages, pages);
+    }
+
+    /** The next LSN's entry, encoded; nothing about the database changes until {@link #confirm}. */
+    private CommittedTransaction build(CommittedTransaction.Kind kind, int pageSize, int pageCount, Map<Integer, byte[]> pre,
+            Map<Integer, byte[]> post) {
+        JournalEntry entry = EntryBuilder.build(dbId, lastLsn + 1, kind, pageSize, pageCount, System.currentTimeMillis(), pre,
+                post, chainChecksum);
+        return new CommittedTransaction(this, entry, JournalCodec.encodeEntry(entry));
+    }
+
+    /**
+     * The database size the header records (bytes 28..31), or -1 when SQLite's rule says not to trust it: the
+     * version-valid-for number (bytes 92..95) must equal the change counter.
+     */
+    private static long headerPageCount(byte[] header) {
+        ByteBuffer bytes = ByteBuffer.wrap(header);
+        long pages = Integer.toUnsignedLong(bytes.getInt(28));
+        return pages > 0 && bytes.getInt(CHANGE_COUNTER_OFFSET) == bytes.getInt(VERSION_VALID_FOR_OFFSET) ? pages : -1;
+    }
+
+    /** The transaction committed: its entry joins the chain and goes to the publisher. */
+    private void confirm(OpenFile file, Prepared prepared) {
+        CommittedTransaction committed = prepared.committed();
+        if (committed == null) {
+            return;
+        }
+        JournalEntry entry = committed.entry();
+        int pageCount = entry.getPageCount();
+        if (prepared.kind() == CommittedTransaction.Kind.DIFF) {
+            if (pageCount < prepared.originalPages()) {
+                cache.removeBeyond(pageCount);
+            }
+            prepared.post().forEach(cache::put);
+        } else {
+            cache.clear();
+            if (prepared.kind() == CommittedTransaction.Kind.BASE) {
+                needsBase = false;
+            }
+        }
+        committedPages = pageCount;
+        lastLsn = entry.getLsn();
+        chainChecksum = entry.getPostChecksum();
+        byte[] first = prepared.post().get(1);
+        if (first != null && first.length >= HEADER_BYTES) {
+            expectedHeader = Arrays.copyOf(first, HEADER_BYTES);
+        }
+        if (observer != null) {
+            long size = (long) pageCount * prepared.pageSize();
+            try {
+                observer.committed(dbId, entry.getLsn(), () -> readUnchecked(file, 0, (int) size));
+            } catch (RuntimeException e) {
+                log.error("pagestream: commit observer failed for db {} LSN {}", dbId, entry.getLsn(), e);
+            }
+        }
+        publisher.enqueue(committed);
     }
 
     private static int changeCounter(byte[] page) {
@@ -344,26 +532,6 @@ final class TrackedDatabase {
         ByteBuffer.wrap(advanced).putInt(CHANGE_COUNTER_OFFSET, startCounter + 1).putInt(VERSION_VALID_FOR_OFFSET, startCounter + 1);
         file.write(0, Arrays.copyOf(advanced, HEADER_BYTES));
         return advanced;
-    }
-
-    /** Assigns the next LSN and hands the transaction to the publisher. */
-    private void record(OpenFile file, CommittedTransaction.Kind kind, int pageSize, int pageCount,
-            Map<Integer, byte[]> pre, Map<Integer, byte[]> post) {
-        committedPages = pageCount;
-        long lsn = ++lastLsn;
-        byte[] first = post.get(1);
-        if (first != null && first.length >= HEADER_BYTES) {
-            expectedHeader = Arrays.copyOf(first, HEADER_BYTES);
-        }
-        if (observer != null) {
-            long size = (long) pageCount * pageSize;
-            try {
-                observer.committed(dbId, lsn, () -> readUnchecked(file, 0, (int) size));
-            } catch (RuntimeException e) {
-                log.error("pagestream: commit observer failed for db {} LSN {}", dbId, lsn, e);
-            }
-        }
-        publisher.enqueue(new CommittedTransaction(this, lsn, kind, pageSize, pageCount, System.currentTimeMillis(), pre, post));
     }
 
     /**
@@ -398,17 +566,24 @@ final class TrackedDatabase {
         return capture;
     }
 
-    /** First transaction in this process: does the file still match the position the state file recorded? */
+    /**
+     * First transaction in this process: does the file still match the position the state file recorded, or the end
+     * of the journal, or the end of the outbox? Entries in the outbox that Kafka lacks are published first.
+     */
     private void verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
         WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         committedPages = pageCount;
         cache.clear();
         baseOwed = state != null && state.baseOwed();
+        long recordedLsn = state == null ? 0 : state.lsn();
+        List<Outbox.Staged> staged = outbox.readAll().stream().filter(entry -> entry.lsn() > recordedLsn).toList();
         // The full scan is only needed to continue a chain; a base entry needs none.
-        long checksum = baseOwed || pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
-        if (state != null && !baseOwed && state.checksum() == checksum && state.pageCount() == pageCount
+        long checksum = (baseOwed && staged.isEmpty()) || pageSize == 0 ? JournalContract.EMPTY_CHECKSUM
+                : checksumOf(file, pageSize, pageCount);
+        if (staged.isEmpty() && state != null && !baseOwed && state.checksum() == checksum && state.pageCount() == pageCount
                 && (pageCount == 0 || state.pageSize() == pageSize)) {
+            outbox.acknowledged(recordedLsn);
             continueAfter(state.lsn(), checksum, "its recorded position");
             return;
         }
@@ -421,8 +596,20 @@ final class TrackedDatabase {
             log.warn("pagestream: db {} ({}): cannot read its journal position from Kafka ({}); continuing from the"
                     + " recorded position", dbId, path, e.getMessage());
         }
-        long recordedLsn = state == null ? 0 : state.lsn();
         long publishedLsn = published.map(JournalPosition::lsn).orElse(0L);
+        boolean kafkaAhead = published.isPresent() && publishedLsn >= recordedLsn;
+        long endLsn = kafkaAhead ? publishedLsn : recordedLsn;
+        long endChecksum = kafkaAhead ? published.get().postChecksum() : state == null ? JournalContract.EMPTY_CHECKSUM : state.checksum();
+        if (!staged.isEmpty()) {
+            if (!baseOwed && resumeFromOutbox(staged, endLsn, endChecksum, checksum)) {
+                return;
+            }
+            log.warn("pagestream: db {} ({}): the {} entries in its outbox do not continue the journal's end (LSN {}){}; they"
+                    + " are discarded", dbId, path, staged.size(), endLsn, baseOwed ? " after a failed entry"
+                            : " — another writer published this db id, or the file changed outside the VFS");
+            outbox.clear();
+        }
+        outbox.acknowledged(endLsn);
         if (!baseOwed && published.isPresent() && publishedLsn >= recordedLsn && published.get().postChecksum() == checksum) {
             continueAfter(publishedLsn, checksum, "the journal's newest entry");
             return;
@@ -435,6 +622,67 @@ final class TrackedDatabase {
             log.warn("pagestream: db {} ({}) does not match the end of its journal (LSN {}{}): the next commit publishes"
                     + " a base entry", dbId, path, lastLsn, baseOwed ? ", a failed entry owes a base" : ", changed outside the VFS");
         }
+    }
+
+    /**
+     * Publishes the outbox's entries the journal lacks, when they continue its end: all of them when the file is the
+     * last one's result; all but the last when the file is its predecessor's (that transaction never reached its commit
+     * point). Anything else leaves the file unexplained: the committed entries go, then a base entry.
+     *
+     * @return false when the outbox does not continue the journal (it is then discarded)
+     */
+    private boolean resumeFromOutbox(List<Outbox.Staged> staged, long endLsn, long endChecksum, long fileChecksum) {
+        List<JournalEntry> ahead = new ArrayList<>();
+        List<byte[]> payloads = new ArrayList<>();
+        long chain = endChecksum;
+        for (Outbox.Staged record : staged) {
+            JournalEntry entry = JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + record.lsn());
+            if (entry.getLsn() == endLsn && entry.getPostChecksum() != endChecksum) {
+                return false; // the journal's entry at that LSN is another history's
+            }
+            if (entry.getLsn() <= endLsn) {
+                continue; // Kafka has it already
+            }
+            if (entry.getLsn() != endLsn + 1 + ahead.size() || (!entry.getBase() && entry.getPreChecksum() != chain)
+                    || !entry.getDbId().equals(dbId)) {
+                return false;
+            }
+            ahead.add(entry);
+            payloads.add(record.payload());
+            chain = entry.getPostChecksum();
+        }
+        lastLsn = endLsn;
+        chainChecksum = endChecksum;
+        outbox.acknowledged(endLsn);
+        if (ahead.isEmpty()) {
+            return false;
+        }
+        JournalEntry last = ahead.getLast();
+        if (fileChecksum != last.getPostChecksum()) {
+            // The last staged transaction did not commit (or the file changed outside the VFS: then a base follows).
+            try {
+                outbox.unstage(last.getLsn());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            ahead.removeLast();
+            payloads.removeLast();
+        }
+        for (int i = 0; i < ahead.size(); i++) {
+            JournalEntry entry = ahead.get(i);
+            lastLsn = entry.getLsn();
+            chainChecksum = entry.getPostChecksum();
+            publisher.enqueue(new CommittedTransaction(this, entry, payloads.get(i)));
+        }
+        if (fileChecksum != chainChecksum) {
+            needsBase = true;
+            log.warn("pagestream: db {} ({}): published {} entries from its outbox, but the file matches none of them"
+                    + " (changed outside the VFS): the next commit publishes a base entry", dbId, path, ahead.size());
+        } else {
+            log.info("pagestream: db {} ({}) publishes {} entries from its outbox, then continues its journal after LSN {}",
+                    dbId, path, ahead.size(), lastLsn);
+        }
+        return true;
     }
 
     /** The recorded position, unless it belongs to another db id (the database was renamed). */
@@ -470,13 +718,13 @@ final class TrackedDatabase {
         return checksum[0];
     }
 
-    private static TreeMap<Integer, byte[]> readAllPages(OpenFile file, int pageSize, long fileSize) throws Throwable {
+    private static TreeMap<Integer, byte[]> readAllPages(OpenFile file, int pageSize, long pageCount) throws Throwable {
         TreeMap<Integer, byte[]> pages = new TreeMap<>();
         if (pageSize == 0) {
             return pages;
         }
         long lockPage = JournalContract.lockBytePgno(pageSize);
-        forEachChunk(file, pageSize, fileSize / pageSize, (first, chunk, count) -> {
+        forEachChunk(file, pageSize, pageCount, (first, chunk, count) -> {
             for (int i = 0; i < count; i++) {
                 if (first + i != lockPage) {
                     pages.put((int) (first + i), Arrays.copyOfRange(chunk, i * pageSize, (i + 1) * pageSize));

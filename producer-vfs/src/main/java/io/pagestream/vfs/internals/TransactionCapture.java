@@ -18,6 +18,8 @@ final class TransactionCapture {
     boolean rewrite;
     /** The file change counter (page 1, bytes 24..27) when the transaction began. */
     int startChangeCounter;
+    /** The entry staged for this transaction before its commit point; null until then. */
+    TrackedDatabase.Prepared prepared;
     final Map<Integer, byte[]> preImages = new HashMap<>();
     final Map<Integer, byte[]> postImages = new HashMap<>();
 

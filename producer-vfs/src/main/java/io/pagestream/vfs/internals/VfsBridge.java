@@ -32,6 +32,10 @@ public final class VfsBridge {
     private final SqliteNative sqlite = SqliteNative.get();
     private final String dbIdParameter;
     private final JournalPublisher publisher;
+    private final OutboxSettings outboxSettings;
+    /** Syncs outboxes while SQLite syncs the database on the committing thread: the two fsyncs overlap. */
+    private final java.util.concurrent.ExecutorService outboxSyncs = java.util.concurrent.Executors.newCachedThreadPool(
+            Thread.ofPlatform().name("pagestream-outbox-sync-", 0).daemon(true).factory());
     private final CommitObserver observer;
     private final MemorySegment realVfs;
     private final MemorySegment realOpen;
@@ -44,14 +48,17 @@ public final class VfsBridge {
     private final ConcurrentHashMap<Long, MemorySegment> ourTables = new ConcurrentHashMap<>();
     private final MemorySegment closeStub;
     private final MemorySegment writeStub;
+    private final MemorySegment syncStub;
     private final MemorySegment truncateStub;
     private final MemorySegment lockStub;
     private final MemorySegment unlockStub;
     private final MemorySegment fileControlStub;
 
-    public VfsBridge(String name, String dbIdParameter, JournalPublisher publisher, CommitObserver observer) {
+    public VfsBridge(String name, String dbIdParameter, JournalPublisher publisher, CommitObserver observer,
+            OutboxSettings outboxSettings) {
         this.dbIdParameter = dbIdParameter;
         this.publisher = publisher;
+        this.outboxSettings = outboxSettings;
         this.observer = observer;
         this.realVfs = sqlite.findVfs(MemorySegment.NULL).reinterpret(SqliteNative.VFS_SIZE);
         if (realVfs.address() == 0) {
@@ -67,6 +74,7 @@ public final class VfsBridge {
         closeStub = stub("xClose", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         writeStub = stub("xWrite", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG));
         truncateStub = stub("xTruncate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        syncStub = stub("xSync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         lockStub = stub("xLock", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         unlockStub = stub("xUnlock", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         fileControlStub = stub("xFileControl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
@@ -86,9 +94,11 @@ public final class VfsBridge {
     /** Unregisters the VFS; connections must be closed first. */
     public void unregister() {
         sqlite.unregisterVfs(vfs);
+        outboxSyncs.shutdown();
         synchronized (DB_ID_PATHS) {
             for (TrackedDatabase db : databases.values()) {
                 db.stateFile.close();
+                db.outbox.close();
                 DB_ID_PATHS.remove(db.dbId);
             }
             databases.clear();
@@ -192,7 +202,7 @@ public final class VfsBridge {
                 throw new PagestreamException("db id '" + dbId + "' is already used by " + owner
                         + "; give each database its own id with the " + dbIdParameter + " URI parameter");
             }
-            TrackedDatabase db = new TrackedDatabase(path, dbId, publisher, observer);
+            TrackedDatabase db = new TrackedDatabase(path, dbId, publisher, observer, outboxSettings);
             DB_ID_PATHS.put(dbId, path);
             databases.put(path, db);
             return db;
@@ -215,6 +225,7 @@ public final class VfsBridge {
         table.set(ADDRESS, SqliteNative.IO_CLOSE, closeStub);
         table.set(ADDRESS, SqliteNative.IO_WRITE, writeStub);
         table.set(ADDRESS, SqliteNative.IO_TRUNCATE, truncateStub);
+        table.set(ADDRESS, SqliteNative.IO_SYNC, syncStub);
         table.set(ADDRESS, SqliteNative.IO_LOCK, lockStub);
         table.set(ADDRESS, SqliteNative.IO_UNLOCK, unlockStub);
         table.set(ADDRESS, SqliteNative.IO_FILE_CONTROL, fileControlStub);
@@ -261,6 +272,40 @@ public final class VfsBridge {
         }
     }
 
+    /** Syncs the database and, at the same time on another thread, the outbox entry staged for this commit. */
+    private int xSync(MemorySegment file, int flags) {
+        OpenFile open = files.get(file.address());
+        java.util.concurrent.Future<?> outboxSync = null;
+        try {
+            if (open.db.outboxNeedsSync()) {
+                outboxSync = outboxSyncs.submit(() -> {
+                    open.db.syncOutbox();
+                    return null;
+                });
+            }
+        } catch (Throwable e) {
+            logQuietly("pagestream: starting the outbox sync failed", e);
+            return SqliteNative.SQLITE_IOERR_FSYNC;
+        }
+        int rc;
+        try {
+            rc = open.real.sync(open.file, flags);
+        } catch (Throwable e) {
+            logQuietly("pagestream: xSync failed", e);
+            rc = SqliteNative.SQLITE_IOERR_FSYNC;
+        }
+        if (outboxSync != null) {
+            try {
+                outboxSync.get();
+            } catch (Throwable e) {
+                // The entry would not survive a power cut: the commit must not happen.
+                logQuietly("pagestream: db " + open.db.dbId + ": syncing the outbox failed; the commit fails", e);
+                return SqliteNative.SQLITE_IOERR_FSYNC;
+            }
+        }
+        return rc;
+    }
+
     private int xLock(MemorySegment file, int level) {
         OpenFile open = files.get(file.address());
         int rc;
@@ -305,6 +350,11 @@ public final class VfsBridge {
                 if (refused != null) {
                     return refused;
                 }
+            } else if (op == SqliteNative.SQLITE_FCNTL_SYNC) {
+                int rc = stageBeforeSync(open);
+                if (rc != SqliteNative.SQLITE_OK) {
+                    return rc;
+                }
             } else if (op == SqliteNative.SQLITE_FCNTL_CHUNK_SIZE) {
                 open.db.chunkSizeSet();
             } else if (op == SqliteNative.SQLITE_FCNTL_COMMIT_PHASETWO) {
@@ -319,6 +369,16 @@ public final class VfsBridge {
         } catch (Throwable e) {
             logQuietly("pagestream: xFileControl failed", e);
             return SqliteNative.SQLITE_ERROR;
+        }
+    }
+
+    /** Stages the transaction's entry before the commit point; an error code fails (and rolls back) the commit. */
+    private int stageBeforeSync(OpenFile open) {
+        try {
+            return open.db.beforeSync(open);
+        } catch (Throwable e) {
+            logQuietly("pagestream: db " + open.db.dbId + ": staging the entry in the outbox failed; the commit fails", e);
+            return SqliteNative.SQLITE_IOERR_WRITE;
         }
     }
 
