@@ -676,8 +676,12 @@ final class TrackedDatabase {
         }
         if (fileChecksum != chainChecksum) {
             needsBase = true;
-            log.warn("pagestream: db {} ({}): published {} entries from its outbox, but the file matches none of them"
-                    + " (changed outside the VFS): the next commit publishes a base entry", dbId, path, ahead.size());
+            // SQLite does not journal a free page it reuses, so rolling back a crashed commit can leave such pages
+            // holding the new bytes: the database is logically unchanged, but no longer byte for byte the chain's end.
+            log.warn("pagestream: db {} ({}): published {} entries from its outbox (to LSN {}); the file (checksum {}) differs"
+                    + " from the chain's end ({}) — free pages a rolled-back commit left behind, or a change outside the VFS:"
+                    + " the next commit publishes a base entry", dbId, path, ahead.size(), lastLsn,
+                    JournalContract.hex(fileChecksum), JournalContract.hex(chainChecksum));
         } else {
             log.info("pagestream: db {} ({}) publishes {} entries from its outbox, then continues its journal after LSN {}",
                     dbId, path, ahead.size(), lastLsn);
