@@ -22,7 +22,8 @@ import java.util.Optional;
  *
  * Every committed write transaction of a database opened this way is published, in commit order, as one
  * journal entry keyed by the database id (the file name, or the {@code pagestream_db_id} URI parameter).
- * Publishing is asynchronous: COMMIT returns as soon as SQLite has committed locally.
+ * Publishing is asynchronous: COMMIT returns once SQLite has committed locally, with the entry staged (before the
+ * commit point) in the database's outbox; a background thread publishes the outbox in order.
  */
 public final class PagestreamVfs implements AutoCloseable {
     private static final Map<String, PagestreamVfs> INSTALLED = new HashMap<>();

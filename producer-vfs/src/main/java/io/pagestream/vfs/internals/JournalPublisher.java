@@ -16,9 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes committed transactions off the commit path: one thread, in commit order, computes checksums and
- * deltas, encodes entries and sends them to the sink; each acknowledgement records the database's position
- * in its state file.
+ * Takes committed entries (built and staged in the outbox on the committing thread) off the commit path: one
+ * thread sends them to the sink in commit order; each acknowledgement records the database's position in its
+ * state file and releases the entry from the outbox.
  */
 public final class JournalPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);

@@ -178,7 +178,7 @@ final class Outbox implements AutoCloseable {
         while (!pending.isEmpty() && pending.peekFirst().lsn() <= lsn) {
             pendingBytes -= pending.removeFirst().bytes();
         }
-        Long oldestNeeded = pending.isEmpty() ? (Long) currentFirstLsn : (Long) pending.peekFirst().segmentFirstLsn();
+        long oldestNeeded = pending.isEmpty() ? currentFirstLsn : pending.peekFirst().segmentFirstLsn();
         for (Long first : new ArrayList<>(segments.headMap(oldestNeeded, false).keySet())) {
             deleteSegment(first);
         }

@@ -1,15 +1,18 @@
 package io.pagestream.vfs.internals;
 
+import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
+import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.vfs.JournalPosition;
+import io.pagestream.vfs.PagestreamConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import io.pagestream.schemas.JournalCodec;
-import io.pagestream.schemas.avro.JournalEntry;
-import io.pagestream.vfs.PagestreamConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -241,14 +244,6 @@ final class TrackedDatabase {
         return true;
     }
 
-    boolean outboxNeedsSync() {
-        return outbox.needsSync();
-    }
-
-    void syncOutbox() throws java.io.IOException {
-        outbox.sync();
-    }
-
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
     synchronized void chunkSizeSet() {
         sizeFromFile = true;
@@ -318,7 +313,7 @@ final class TrackedDatabase {
         }
     }
 
-    private void stage(TransactionCapture tx, Prepared prepared) throws java.io.IOException {
+    private void stage(TransactionCapture tx, Prepared prepared) throws IOException {
         if (prepared.committed() != null) {
             outbox.stage(prepared.committed().entry().getLsn(), prepared.committed().payload());
         }
@@ -335,8 +330,8 @@ final class TrackedDatabase {
         if (prepared.committed() != null) {
             try {
                 outbox.unstage(prepared.committed().entry().getLsn());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         }
     }
@@ -345,12 +340,12 @@ final class TrackedDatabase {
      * The entry a transaction makes, built but not yet counted as committed: {@code committed} null when it changed
      * nothing. {@code post} feeds the page cache once the commit is confirmed.
      */
-    record Prepared(CommittedTransaction committed, CommittedTransaction.Kind kind, int pageSize,
-            long originalPages, Map<Integer, byte[]> post) {
-        static final Prepared NOTHING = new Prepared(null, null, 0, 0, Map.of());
+    record Prepared(CommittedTransaction committed, CommittedTransaction.Kind kind, long originalPages,
+            Map<Integer, byte[]> post) {
+        static final Prepared NOTHING = new Prepared(null, null, 0, Map.of());
 
         long committedBytes() {
-            return (long) committed.entry().getPageCount() * pageSize;
+            return (long) committed.entry().getPageCount() * committed.entry().getPageSize();
         }
     }
 
@@ -396,7 +391,7 @@ final class TrackedDatabase {
             // Page-grid writes and truncations determine the size; ask the file only when something else may have.
             pageCount = sizeFromFile ? file.size() / pageSize : tx.pages;
         }
-        Map<Integer, byte[]> pre = new java.util.HashMap<>(tx.preImages);
+        Map<Integer, byte[]> pre = new HashMap<>(tx.preImages);
         Map<Integer, byte[]> post = new TreeMap<>(tx.postImages);
         // Pages captured as pre-images but not rewritten (truncated, then regrown) and holes past the old end.
         for (Integer pgno : pre.keySet()) {
@@ -416,14 +411,14 @@ final class TrackedDatabase {
             return Prepared.NOTHING;
         }
         if (pageCount >= 1) {
-            byte[] page1 = post.containsKey(1) ? post.get(1) : file.read(0, pageSize);
+            byte[] page1 = post.getOrDefault(1, first); // not in post: unwritten or unchanged, as the file holds it
             if (changeCounter(page1) != tx.startChangeCounter + 1) {
                 pre.putIfAbsent(1, page1.clone()); // not written by SQLite: the file still holds the start image
                 post.put(1, advanceChangeCounter(file, page1, tx.startChangeCounter));
             }
         }
         return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post),
-                CommittedTransaction.Kind.DIFF, pageSize, tx.originalPages, post);
+                CommittedTransaction.Kind.DIFF, tx.originalPages, post);
     }
 
     /** Base entries and page-size changes: every page, read from the file. */
@@ -457,7 +452,7 @@ final class TrackedDatabase {
             advanceChangeCounter(file, header, tx.startChangeCounter);
         }
         Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
-        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages), kind, pageSize, tx.originalPages, pages);
+        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages), kind, tx.originalPages, pages);
     }
 
     /** The next LSN's entry, encoded; nothing about the database changes until {@link #confirm}. */
@@ -505,7 +500,7 @@ final class TrackedDatabase {
             expectedHeader = Arrays.copyOf(first, HEADER_BYTES);
         }
         if (observer != null) {
-            long size = (long) pageCount * prepared.pageSize();
+            long size = prepared.committedBytes();
             try {
                 observer.committed(dbId, entry.getLsn(), () -> readUnchecked(file, 0, (int) size));
             } catch (RuntimeException e) {
@@ -662,8 +657,8 @@ final class TrackedDatabase {
             // The last staged transaction did not commit (or the file changed outside the VFS: then a base follows).
             try {
                 outbox.unstage(last.getLsn());
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
             ahead.removeLast();
             payloads.removeLast();

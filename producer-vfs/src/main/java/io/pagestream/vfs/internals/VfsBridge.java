@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Pagestream VFS as SQLite sees it: a copy of the default (unix) VFS whose xOpen hands main database
- * files a copy of their io-methods table in which only xWrite, xTruncate, xLock, xUnlock, xFileControl
- * and xClose call into Java. Reads, syncs and every other file (journals, temp files) never leave C.
+ * files a copy of their io-methods table in which only xWrite, xTruncate, xSync, xLock, xUnlock, xFileControl
+ * and xClose call into Java. Reads and every other file (journals, temp files) never leave C.
  * Every upcall catches everything: an exception escaping one would kill the JVM.
  */
 public final class VfsBridge {
@@ -277,9 +277,9 @@ public final class VfsBridge {
         OpenFile open = files.get(file.address());
         java.util.concurrent.Future<?> outboxSync = null;
         try {
-            if (open.db.outboxNeedsSync()) {
+            if (open.db.outbox.needsSync()) {
                 outboxSync = outboxSyncs.submit(() -> {
-                    open.db.syncOutbox();
+                    open.db.outbox.sync();
                     return null;
                 });
             }
