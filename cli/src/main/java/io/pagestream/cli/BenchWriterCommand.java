@@ -334,7 +334,7 @@ final class BenchWriterCommand implements Callable<Integer> {
         }
 
         @Override
-        public Optional<JournalPosition> lastPosition(String dbId) {
+        public Optional<JournalPosition> claim(String dbId) {
             return Optional.empty();
         }
 

@@ -32,8 +32,8 @@ final class MeasuringJournalSink implements JournalSink {
     }
 
     @Override
-    public Optional<JournalPosition> lastPosition(String dbId) {
-        return delegate.lastPosition(dbId);
+    public Optional<JournalPosition> claim(String dbId) {
+        return delegate.claim(dbId);
     }
 
     @Override

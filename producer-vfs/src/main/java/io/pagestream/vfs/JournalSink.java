@@ -11,17 +11,20 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface JournalSink extends AutoCloseable {
     /**
-     * Publishes one entry's records in order, after every record sent before.
+     * Publishes the records of consecutive entries of one database, in order, after every record sent before — all
+     * of them or none (Kafka: one transaction).
      *
-     * @return completes when every record is acknowledged, exceptionally when any cannot be
+     * @return completes when every record is acknowledged, exceptionally when they cannot be; with
+     *     {@link WriterFencedException} when another writer claimed the database
      */
     CompletableFuture<Void> send(List<JournalRecord> records);
 
     /**
-     * The newest entry of {@code dbId} already in the journal, read back from the journal itself; used when a
-     * writer's recorded position is missing or does not match its file, so the LSN chain never reuses a number.
+     * Makes this writer the database's only one — another writer that claimed it before is fenced, and anything it
+     * had not finished publishing is dropped — then returns the newest entry of {@code dbId} in the journal, read back
+     * from the journal itself, so the LSN chain never reuses a number.
      */
-    Optional<JournalPosition> lastPosition(String dbId);
+    Optional<JournalPosition> claim(String dbId);
 
     /** The largest record value this sink accepts; larger entries are fragmented to fit. */
     int maxRecordBytes();

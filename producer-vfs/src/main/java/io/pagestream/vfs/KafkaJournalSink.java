@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -26,6 +27,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -33,11 +36,14 @@ import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Publishes journal records with an idempotent, acks=all producer: Kafka keeps each database's records
- * in commit order (one key, one partition) without duplicates from retries.
+ * Publishes journal records with one transactional, idempotent, acks=all producer per database: Kafka keeps each
+ * database's records in commit order (one key, one partition) without duplicates from retries, a batch of entries
+ * is one Kafka transaction (read_committed consumers see all of it or none), and the transactional id
+ * {@code pagestream:<topic>:<db id>} fences any other writer of the same database.
  */
 public final class KafkaJournalSink implements JournalSink {
-    private final Producer<byte[], byte[]> producer;
+    private final Map<String, Object> producerSettings;
+    private final ConcurrentHashMap<String, Producer<byte[], byte[]>> producers = new ConcurrentHashMap<>();
     private final String topic;
     private final int maxRecordBytes;
     private final Map<String, Object> consumerSettings;
@@ -69,11 +75,38 @@ public final class KafkaJournalSink implements JournalSink {
             throw new PagestreamConfigException("invalid Kafka client settings: " + e.getMessage()
                     + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
         }
-        try {
-            this.producer = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer());
+        this.producerSettings = settings;
+        // Checks the producer settings now rather than at a database's first commit (constructing one connects nowhere).
+        try (Producer<byte[], byte[]> probe = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer())) {
+            probe.metrics(); // constructed: the settings parsed
         } catch (KafkaException e) {
             throw new PagestreamConfigException("invalid producer settings: " + e.getMessage()
                     + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        }
+    }
+
+    /** The database's producer, its transactions initialized: that fences the previous holder of its id. */
+    private Producer<byte[], byte[]> producer(String dbId) {
+        return producers.computeIfAbsent(dbId, id -> {
+            Map<String, Object> settings = new HashMap<>(producerSettings);
+            settings.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "pagestream:" + topic + ":" + id);
+            settings.put(ProducerConfig.CLIENT_ID_CONFIG, settings.get(ProducerConfig.CLIENT_ID_CONFIG) + "-" + id);
+            Producer<byte[], byte[]> producer = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer());
+            try {
+                producer.initTransactions();
+                return producer;
+            } catch (RuntimeException e) {
+                producer.close(Duration.ZERO);
+                throw e;
+            }
+        });
+    }
+
+    /** Drops the database's producer after a failure: a new one resolves whatever transaction it left open. */
+    private void discard(String dbId) {
+        Producer<byte[], byte[]> producer = producers.remove(dbId);
+        if (producer != null) {
+            producer.close(Duration.ZERO);
         }
     }
 
@@ -97,6 +130,10 @@ public final class KafkaJournalSink implements JournalSink {
         settings.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "20");
         settings.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
         requireOrSet(settings, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        if (settings.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+            throw new PagestreamConfigException("producer." + ProducerConfig.TRANSACTIONAL_ID_CONFIG + " is set by Pagestream"
+                    + " (pagestream:<topic>:<db id>, one per database, so a second writer fences the first)");
+        }
         requireOrSet(settings, ProducerConfig.ACKS_CONFIG, "all");
         Object requestSize = settings.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
         long maxRequest = requestSize == null ? 1048576 : Long.parseLong(requestSize.toString());
@@ -115,34 +152,53 @@ public final class KafkaJournalSink implements JournalSink {
         }
     }
 
+    /** One Kafka transaction, committed before this returns (commitTransaction sends at once, whatever linger.ms says). */
     @Override
     public CompletableFuture<Void> send(List<JournalRecord> records) {
-        List<CompletableFuture<Void>> acks = new ArrayList<>(records.size());
-        for (JournalRecord record : records) {
-            ProducerRecord<byte[], byte[]> producerRecord = new ProducerRecord<>(topic, record.keyBytes(), record.value());
-            for (JournalRecord.Header header : record.headers()) {
-                producerRecord.headers().add(new RecordHeader(header.name(), header.value()));
-            }
-            CompletableFuture<Void> ack = new CompletableFuture<>();
-            producer.send(producerRecord, (metadata, error) -> {
-                if (error != null) {
-                    ack.completeExceptionally(error);
-                } else {
-                    ack.complete(null);
+        String dbId = records.getFirst().key();
+        try {
+            Producer<byte[], byte[]> producer = producer(dbId);
+            producer.beginTransaction();
+            for (JournalRecord record : records) {
+                ProducerRecord<byte[], byte[]> producerRecord = new ProducerRecord<>(topic, record.keyBytes(), record.value());
+                for (JournalRecord.Header header : record.headers()) {
+                    producerRecord.headers().add(new RecordHeader(header.name(), header.value()));
                 }
-            });
-            acks.add(ack);
+                producer.send(producerRecord);
+            }
+            producer.commitTransaction();
+            return CompletableFuture.completedFuture(null);
+        } catch (ProducerFencedException | InvalidProducerEpochException e) {
+            discard(dbId);
+            return CompletableFuture.failedFuture(new WriterFencedException(dbId, e));
+        } catch (KafkaException e) {
+            discard(dbId);
+            return CompletableFuture.failedFuture(new RetriablePagestreamException("publishing to '" + topic + "' for db "
+                    + dbId + " failed: " + e.getMessage(), e));
         }
-        return acks.size() == 1 ? acks.getFirst() : CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * A new producer for the database (its transactional id fences any other writer, and aborts a transaction an
+     * earlier producer left open), then the journal's end as read_committed consumers see it.
+     */
+    @Override
+    public Optional<JournalPosition> claim(String dbId) {
+        discard(dbId);
+        try {
+            producer(dbId);
+        } catch (KafkaException e) {
+            throw new RetriablePagestreamException("cannot claim db " + dbId + " on '" + topic + "': " + e.getMessage(), e);
+        }
+        return lastPosition(dbId);
     }
 
     /**
      * Scans the tail of the db id's partition backwards in growing windows for its newest entry (or final
-     * fragment), reading only headers. Runs once per database per process, and only when the recorded position
-     * is missing or does not match the file.
+     * fragment), reading only headers. Runs when a database is claimed: at its first transaction in a process and
+     * after a failed publish.
      */
-    @Override
-    public Optional<JournalPosition> lastPosition(String dbId) {
+    private Optional<JournalPosition> lastPosition(String dbId) {
         byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         try (Consumer<byte[], byte[]> consumer =
@@ -194,6 +250,7 @@ public final class KafkaJournalSink implements JournalSink {
 
     @Override
     public void close() {
-        producer.close(Duration.ofSeconds(30));
+        producers.values().forEach(producer -> producer.close(Duration.ofSeconds(30)));
+        producers.clear();
     }
 }

@@ -5,8 +5,13 @@ import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.JournalSink;
+import io.pagestream.vfs.WriterFencedException;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -17,23 +22,30 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes committed entries (built and staged in the outbox on the committing thread) off the commit path: one
- * thread sends them to the sink in commit order; each acknowledgement records the database's position in its
- * state file and releases the entry from the outbox.
+ * thread sends each database's entries to the sink in commit order, several at a time; each acknowledgement
+ * records the database's position in its state file and releases the entries from the outbox. A batch the sink
+ * cannot take is retried, after asking the sink where the database's journal ends, so nothing is published twice
+ * or skipped; a database fenced by another writer publishes nothing more.
  */
 public final class JournalPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
 
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
-
-    private final JournalSink sink;
     /**
-     * Busy publishing polls every few milliseconds (well inside the producer's 20 ms linger, and rarely enough not
-     * to compete with the writer for the CPU); after a quiet spell it sleeps until a commit wakes it.
+     * Busy publishing polls every few milliseconds (rarely enough not to compete with the writer for the CPU);
+     * after a quiet spell it sleeps until a commit wakes it. A waiting synchronous commit wakes it at once.
      */
     private static final long POLL_NANOS = 5_000_000;
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
+    /** Records of one database sent in one sink call (one Kafka transaction). */
+    private static final long BATCH_BYTES = 4L << 20;
+    private static final long FIRST_RETRY_NANOS = 200_000_000;
+    private static final long LONGEST_RETRY_NANOS = 5_000_000_000L;
 
+    private final JournalSink sink;
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
+    /** Publisher thread only: each database's entries not yet acknowledged, in LSN order. */
+    private final Map<TrackedDatabase, Backlog> backlogs = new LinkedHashMap<>();
     private volatile boolean sleeping;
     private volatile boolean stopping;
     private final Thread thread;
@@ -41,6 +53,16 @@ public final class JournalPublisher implements AutoCloseable {
     private final LongAdder enqueued = new LongAdder();
     private long completed;
     private long failed;
+
+    /** A database's unacknowledged entries and its retry state. */
+    private static final class Backlog {
+        final ArrayDeque<CommittedTransaction> entries = new ArrayDeque<>();
+        long retryAt;
+        long retryDelay;
+        /** After a failure: ask the sink where the journal ends before sending again. */
+        boolean reclaim;
+        boolean fenced;
+    }
 
     public JournalPublisher(JournalSink sink, String name) {
         this.sink = sink;
@@ -83,9 +105,9 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** The newest entry of a database already in the journal (see {@link JournalSink#lastPosition}). */
-    Optional<JournalPosition> lastPosition(String dbId) {
-        return sink.lastPosition(dbId);
+    /** Makes this process the database's only writer and returns where its journal ends (see {@link JournalSink#claim}). */
+    Optional<JournalPosition> claim(String dbId) {
+        return sink.claim(dbId);
     }
 
     /** Entries that could not be published since start. */
@@ -98,60 +120,131 @@ public final class JournalPublisher implements AutoCloseable {
     private void run() {
         long idleSince = System.nanoTime();
         while (true) {
-            CommittedTransaction tx = queue.poll();
-            if (tx == null) {
-                if (stopping) {
-                    return;
-                }
-                if (System.nanoTime() - idleSince < QUIET_BEFORE_SLEEP_NANOS) {
-                    LockSupport.parkNanos(POLL_NANOS);
+            for (CommittedTransaction tx = queue.poll(); tx != null; tx = queue.poll()) {
+                Backlog backlog = backlogs.computeIfAbsent(tx.db(), db -> new Backlog());
+                if (backlog.fenced) {
+                    done(true);
                 } else {
-                    sleeping = true;
-                    if (queue.isEmpty() && !stopping) {
-                        LockSupport.park();
-                    }
-                    sleeping = false;
+                    backlog.entries.add(tx);
                 }
+            }
+            boolean sent = false;
+            long now = System.nanoTime();
+            for (Map.Entry<TrackedDatabase, Backlog> backlog : backlogs.entrySet()) {
+                if (!backlog.getValue().entries.isEmpty() && now - backlog.getValue().retryAt >= 0) {
+                    publish(backlog.getKey(), backlog.getValue());
+                    sent = true;
+                }
+            }
+            if (sent) {
+                idleSince = System.nanoTime();
                 continue;
             }
-            try {
-                publish(tx);
-            } catch (Throwable e) {
-                fail(tx, e);
+            if (stopping && queue.isEmpty()) {
+                return;
             }
-            idleSince = System.nanoTime();
+            boolean retrying = backlogs.values().stream().anyMatch(backlog -> !backlog.entries.isEmpty());
+            if (retrying || System.nanoTime() - idleSince < QUIET_BEFORE_SLEEP_NANOS) {
+                LockSupport.parkNanos(POLL_NANOS);
+            } else {
+                sleeping = true;
+                if (queue.isEmpty() && !stopping) {
+                    LockSupport.park();
+                }
+                sleeping = false;
+            }
         }
     }
 
-    private void publish(CommittedTransaction tx) {
-        TrackedDatabase db = tx.db();
-        JournalEntry entry = tx.entry();
-        List<JournalRecord> records = JournalCodec.toRecords(entry, tx.payload(), sink.maxRecordBytes());
-        WriterStateFile.State position = new WriterStateFile.State(db.dbId, entry.getLsn(), entry.getPostChecksum(),
-                entry.getPageSize(), entry.getPageCount(), false);
-        sink.send(records).whenComplete((ignored, error) -> {
-            if (error != null) {
-                fail(tx, error);
+    /** Sends the head of a database's backlog as one batch; on failure schedules a retry. */
+    private void publish(TrackedDatabase db, Backlog backlog) {
+        try {
+            if (backlog.reclaim) {
+                Optional<JournalPosition> end = sink.claim(db.dbId);
+                if (!continues(backlog, end)) {
+                    fence(db, backlog, new WriterFencedException(db.dbId, new IllegalStateException("the journal now ends at "
+                            + end.map(p -> "LSN " + p.lsn()).orElse("nothing") + ", which this writer's entries do not continue")));
+                    return;
+                }
+                long published = end.map(JournalPosition::lsn).orElse(0L);
+                while (!backlog.entries.isEmpty() && backlog.entries.peekFirst().entry().getLsn() <= published) {
+                    acknowledge(backlog.entries.removeFirst()); // it did reach Kafka before the failure
+                }
+                backlog.reclaim = false;
+                if (backlog.entries.isEmpty()) {
+                    return;
+                }
+            }
+            List<CommittedTransaction> batch = new ArrayList<>();
+            List<JournalRecord> records = new ArrayList<>();
+            long bytes = 0;
+            for (CommittedTransaction tx : backlog.entries) {
+                if (!batch.isEmpty() && bytes + tx.payload().length > BATCH_BYTES) {
+                    break;
+                }
+                batch.add(tx);
+                records.addAll(JournalCodec.toRecords(tx.entry(), tx.payload(), sink.maxRecordBytes()));
+                bytes += tx.payload().length;
+            }
+            sink.send(records).join();
+            for (CommittedTransaction tx : batch) {
+                backlog.entries.removeFirst();
+                acknowledge(tx);
+            }
+            backlog.retryDelay = 0;
+        } catch (Throwable e) {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof WriterFencedException fenced) {
+                fence(db, backlog, fenced);
                 return;
             }
-            try {
-                db.acknowledged(position, entry.getBase());
-            } catch (RuntimeException e) {
-                log.error("pagestream: recording the position of db {} LSN {} failed", db.dbId, entry.getLsn(), e);
-            } finally {
-                done(false);
-            }
-        });
+            backlog.retryDelay = Math.min(LONGEST_RETRY_NANOS, Math.max(FIRST_RETRY_NANOS, backlog.retryDelay * 2));
+            backlog.retryAt = System.nanoTime() + backlog.retryDelay;
+            backlog.reclaim = true;
+            log.error("pagestream: publishing db {} from LSN {} failed ({} entries waiting in its outbox); retrying in {} ms",
+                    db.dbId, backlog.entries.peekFirst().entry().getLsn(), backlog.entries.size(),
+                    backlog.retryDelay / 1_000_000, cause);
+        }
     }
 
-    private void fail(CommittedTransaction tx, Throwable error) {
+    /**
+     * Whether the journal's end, read back after a failure, is one of this writer's: the position just before the
+     * backlog, or one of the backlog's entries that reached Kafka before the failure was seen.
+     */
+    private static boolean continues(Backlog backlog, Optional<JournalPosition> end) {
+        JournalEntry first = backlog.entries.peekFirst().entry();
+        long lsn = end.map(JournalPosition::lsn).orElse(0L);
+        if (lsn == first.getLsn() - 1) {
+            return first.getBase() || end.map(p -> p.postChecksum() == first.getPreChecksum()).orElse(lsn == 0);
+        }
+        for (CommittedTransaction tx : backlog.entries) {
+            if (tx.entry().getLsn() == lsn) {
+                return tx.entry().getPostChecksum() == end.get().postChecksum();
+            }
+        }
+        return false;
+    }
+
+    private void acknowledge(CommittedTransaction tx) {
+        JournalEntry entry = tx.entry();
         try {
-            log.error("pagestream: publishing db {} LSN {} failed; the next commit of this db publishes a base entry so"
-                    + " replicas can resume after the gap", tx.db().dbId, tx.entry().getLsn(), error);
-            tx.db().publishFailed();
-        } catch (RuntimeException | Error e) {
-            tx.db().requireBase();
+            tx.db().acknowledged(new WriterStateFile.State(tx.db().dbId, entry.getLsn(), entry.getPostChecksum(),
+                    entry.getPageSize(), entry.getPageCount()));
+        } catch (RuntimeException e) {
+            log.error("pagestream: recording the position of db {} LSN {} failed", tx.db().dbId, entry.getLsn(), e);
         } finally {
+            done(false);
+        }
+    }
+
+    /** Another writer took the database over: nothing of this process's may reach its journal any more. */
+    private void fence(TrackedDatabase db, Backlog backlog, WriterFencedException error) {
+        log.error("pagestream: {}; its {} unpublished entries stay in the outbox and are never published", error.getMessage(),
+                backlog.entries.size());
+        db.fenced(error);
+        backlog.fenced = true;
+        while (!backlog.entries.isEmpty()) {
+            backlog.entries.removeFirst();
             done(true);
         }
     }
@@ -166,17 +259,21 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** Publishes what is queued, then stops. */
+    /** Publishes what is queued (for up to 30 s), then stops; what is left stays in the outboxes. */
     @Override
     public void close() {
+        try {
+            if (!flush(CLOSE_TIMEOUT)) {
+                log.error("pagestream: closing with entries still unpublished after {}; they stay in the outbox and are"
+                        + " published at the next start", CLOSE_TIMEOUT);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         stopping = true;
         LockSupport.unpark(thread);
         try {
             thread.join(CLOSE_TIMEOUT.toMillis());
-            if (thread.isAlive() || !flush(CLOSE_TIMEOUT)) {
-                log.error("pagestream: closing with entries still unpublished after {}; they are logged as failed by the"
-                        + " sink when it closes", CLOSE_TIMEOUT);
-            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

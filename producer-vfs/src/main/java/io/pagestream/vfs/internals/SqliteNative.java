@@ -32,6 +32,7 @@ public final class SqliteNative {
     public static final int SQLITE_ERROR = 1;
     public static final int SQLITE_CANTOPEN = 14;
     public static final int SQLITE_IOERR = 10;
+    public static final int SQLITE_READONLY = 8;
     public static final int SQLITE_FULL = 13;
     public static final int SQLITE_IOERR_FSYNC = SQLITE_IOERR | (4 << 8);
     public static final int SQLITE_IOERR_SHORT_READ = SQLITE_IOERR | (2 << 8);

@@ -6,6 +6,7 @@ import io.pagestream.schemas.PageChecksum;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.PagestreamConfig;
+import io.pagestream.vfs.WriterFencedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -60,8 +61,8 @@ final class TrackedDatabase {
     private boolean sizeFromFile;
     private final PageCache cache = new PageCache(PAGE_CACHE_BYTES);
     private volatile boolean needsBase;
-    /** Publisher and producer-callback threads: a failed entry awaits its base entry. */
-    private volatile boolean baseOwed;
+    /** Set by the publisher when another writer claimed this db id. */
+    private volatile WriterFencedException fencedBy;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -87,28 +88,22 @@ final class TrackedDatabase {
     }
 
     /**
-     * An entry could not be published: the journal has a gap only a base entry closes. Recorded in the state
-     * file too, so a restart owes the base even if later diffs were acknowledged. Publisher thread.
+     * Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}), then let
+     * the outbox drop what Kafka now holds. Publisher thread.
      */
-    void publishFailed() {
-        baseOwed = true;
-        needsBase = true;
-        WriterStateFile.State last = stateFile.read();
-        if (last != null) {
-            stateFile.write(last.withBaseOwed());
-        }
+    void acknowledged(WriterStateFile.State position) {
+        stateFile.write(position);
+        outbox.acknowledged(position.lsn());
     }
 
-    /**
-     * Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}), then let
-     * the outbox drop what Kafka now holds.
-     */
-    void acknowledged(WriterStateFile.State position, boolean base) {
-        if (base) {
-            baseOwed = false;
-        }
-        stateFile.write(baseOwed ? position.withBaseOwed() : position);
-        outbox.acknowledged(position.lsn());
+    /** Another writer claimed this db id: every later commit fails. Publisher thread. */
+    void fenced(WriterFencedException error) {
+        fencedBy = error;
+    }
+
+    /** Why this database no longer publishes, if it was fenced. */
+    WriterFencedException fencedBy() {
+        return fencedBy;
     }
 
     void afterLock(OpenFile file, int previousLevel, int level) throws Throwable {
@@ -253,10 +248,15 @@ final class TrackedDatabase {
      * SQLITE_FCNTL_SYNC: the transaction's pages are all written and its commit point comes next. Its entry is built
      * and staged in the outbox now, so it is there (and synced with the database) before the transaction commits.
      *
-     * @return SQLITE_OK, or SQLITE_FULL when the outbox is full (the commit then fails and rolls back)
+     * @return SQLITE_OK; SQLITE_FULL when the outbox is full, SQLITE_READONLY when another writer fenced this one (the
+     *     commit then fails and rolls back)
      */
     synchronized int beforeSync(OpenFile file) throws Throwable {
         TransactionCapture tx = capture;
+        if (fencedBy != null && tx != null) {
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_READONLY): {}", dbId, path, fencedBy.getMessage());
+            return SqliteNative.SQLITE_READONLY;
+        }
         // A chunked file's final size is known only after the commit point: staged at commit instead.
         // Hot-journal playback syncs too, but commits nothing.
         if (tx == null || tx.prepared != null || sizeFromFile || tx.recovery) {
@@ -562,51 +562,47 @@ final class TrackedDatabase {
     }
 
     /**
-     * First transaction in this process: does the file still match the position the state file recorded, or the end
-     * of the journal, or the end of the outbox? Entries in the outbox that Kafka lacks are published first.
+     * First transaction in this process: claims the db id (fencing any other writer of it), then reconciles the file
+     * with the position the state file recorded, the end of the journal and the end of the outbox. Entries in the
+     * outbox that Kafka lacks are published first.
      */
     private void verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
         WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         committedPages = pageCount;
         cache.clear();
-        baseOwed = state != null && state.baseOwed();
         long recordedLsn = state == null ? 0 : state.lsn();
         List<Outbox.Staged> staged = outbox.readAll().stream().filter(entry -> entry.lsn() > recordedLsn).toList();
-        // The full scan is only needed to continue a chain; a base entry needs none.
-        long checksum = (baseOwed && staged.isEmpty()) || pageSize == 0 ? JournalContract.EMPTY_CHECKSUM
-                : checksumOf(file, pageSize, pageCount);
-        if (staged.isEmpty() && state != null && !baseOwed && state.checksum() == checksum && state.pageCount() == pageCount
-                && (pageCount == 0 || state.pageSize() == pageSize)) {
-            outbox.acknowledged(recordedLsn);
-            continueAfter(state.lsn(), checksum, "its recorded position");
-            return;
-        }
-        // The recorded position is missing, behind Kafka (killed before it was recorded) or owes a base entry:
-        // the journal itself says where the chain ends, so no LSN is ever reused.
+        long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
+        // Claimed before the journal's end is read: no other writer can add to it afterwards.
         Optional<JournalPosition> published = Optional.empty();
         try {
-            published = publisher.lastPosition(dbId);
+            published = publisher.claim(dbId);
         } catch (RuntimeException e) {
-            log.warn("pagestream: db {} ({}): cannot read its journal position from Kafka ({}); continuing from the"
-                    + " recorded position", dbId, path, e.getMessage());
+            log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
+                    + " from the recorded position", dbId, path, e.getMessage());
         }
         long publishedLsn = published.map(JournalPosition::lsn).orElse(0L);
         boolean kafkaAhead = published.isPresent() && publishedLsn >= recordedLsn;
         long endLsn = kafkaAhead ? publishedLsn : recordedLsn;
         long endChecksum = kafkaAhead ? published.get().postChecksum() : state == null ? JournalContract.EMPTY_CHECKSUM : state.checksum();
         if (!staged.isEmpty()) {
-            if (!baseOwed && resumeFromOutbox(staged, endLsn, endChecksum, checksum)) {
+            if (resumeFromOutbox(staged, endLsn, endChecksum, checksum)) {
                 return;
             }
-            log.warn("pagestream: db {} ({}): the {} entries in its outbox do not continue the journal's end (LSN {}){}; they"
-                    + " are discarded", dbId, path, staged.size(), endLsn, baseOwed ? " after a failed entry"
-                            : " — another writer published this db id, or the file changed outside the VFS");
+            log.warn("pagestream: db {} ({}): the {} entries in its outbox do not continue the journal's end (LSN {}) —"
+                    + " another writer published this db id, or the file changed outside the VFS; they are discarded",
+                    dbId, path, staged.size(), endLsn);
             outbox.clear();
         }
         outbox.acknowledged(endLsn);
-        if (!baseOwed && published.isPresent() && publishedLsn >= recordedLsn && published.get().postChecksum() == checksum) {
-            continueAfter(publishedLsn, checksum, "the journal's newest entry");
+        if (state != null && endLsn == recordedLsn && endChecksum == checksum && state.pageCount() == pageCount
+                && (pageCount == 0 || state.pageSize() == pageSize)) {
+            continueAfter(endLsn, checksum, "its recorded position");
+            return;
+        }
+        if (published.isPresent() && kafkaAhead && endChecksum == checksum) {
+            continueAfter(endLsn, checksum, "the journal's newest entry");
             return;
         }
         lastLsn = Math.max(recordedLsn, publishedLsn);
@@ -614,8 +610,8 @@ final class TrackedDatabase {
         if (lastLsn == 0) {
             log.info("pagestream: db {} ({}) has no journal yet; its first commit publishes a base entry", dbId, path);
         } else {
-            log.warn("pagestream: db {} ({}) does not match the end of its journal (LSN {}{}): the next commit publishes"
-                    + " a base entry", dbId, path, lastLsn, baseOwed ? ", a failed entry owes a base" : ", changed outside the VFS");
+            log.warn("pagestream: db {} ({}) does not match the end of its journal (LSN {}, changed outside the VFS or"
+                    + " written by another writer): the next commit publishes a base entry", dbId, path, lastLsn);
         }
     }
 

@@ -28,17 +28,8 @@ final class WriterStateFile implements AutoCloseable {
     private static final int SLOT_SIZE = 512;
     private static final int MAGIC = 0x50535753; // "PSWS"
     private static final int VERSION = 1;
-    private static final byte FLAG_BASE_OWED = 1;
 
-    /**
-     * @param baseOwed an entry of this database failed to publish: a base entry must follow before the chain
-     *     can be trusted again, even if later diffs were acknowledged
-     */
-    record State(String dbId, long lsn, long checksum, int pageSize, long pageCount, boolean baseOwed) {
-        State withBaseOwed() {
-            return new State(dbId, lsn, checksum, pageSize, pageCount, true);
-        }
-    }
+    record State(String dbId, long lsn, long checksum, int pageSize, long pageCount) {}
 
     /** Longest db id the state file can record. */
     static final int MAX_DB_ID_BYTES = 400;
@@ -111,8 +102,7 @@ final class WriterStateFile implements AutoCloseable {
             if (slotSequence > newestSequence) {
                 int idLength = Math.min(buffer.getShort(48) & 0xFFFF, MAX_DB_ID_BYTES);
                 String dbId = new String(slot, 50, idLength, StandardCharsets.UTF_8);
-                newest = new State(dbId, buffer.getLong(16), buffer.getLong(24), buffer.getInt(32), buffer.getLong(36),
-                        (buffer.get(5) & FLAG_BASE_OWED) != 0);
+                newest = new State(dbId, buffer.getLong(16), buffer.getLong(24), buffer.getInt(32), buffer.getLong(36));
                 newestSequence = slotSequence;
             }
         }
@@ -128,7 +118,7 @@ final class WriterStateFile implements AutoCloseable {
         }
         sequence++;
         ByteBuffer buffer = ByteBuffer.allocate(SLOT_SIZE);
-        buffer.putInt(0, MAGIC).put(4, (byte) VERSION).put(5, state.baseOwed() ? FLAG_BASE_OWED : 0)
+        buffer.putInt(0, MAGIC).put(4, (byte) VERSION)
                 .putLong(8, sequence).putLong(16, state.lsn())
                 .putLong(24, state.checksum()).putInt(32, state.pageSize()).putLong(36, state.pageCount())
                 .putShort(48, (short) id.length).put(50, id);
