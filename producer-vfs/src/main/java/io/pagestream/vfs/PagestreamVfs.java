@@ -88,6 +88,14 @@ public final class PagestreamVfs implements AutoCloseable {
         return publisher.failedCount();
     }
 
+    /**
+     * Why commits to {@code dbId} fail, when another writer claimed it: its commits then fail with SQLITE_READONLY
+     * and nothing more of it is published from this process.
+     */
+    public Optional<WriterFencedException> fencedBy(String dbId) {
+        return bridge.fencedBy(dbId);
+    }
+
     /** Publishes what is committed, unregisters the VFS and closes the sink. Close connections first. */
     @Override
     public void close() {

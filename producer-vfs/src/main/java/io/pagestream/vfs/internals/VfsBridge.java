@@ -105,6 +105,12 @@ public final class VfsBridge {
         }
     }
 
+    /** Why a database of this VFS no longer publishes, if another writer fenced it. */
+    public java.util.Optional<io.pagestream.vfs.WriterFencedException> fencedBy(String dbId) {
+        return databases.values().stream().filter(db -> db.dbId.equals(dbId)).map(TrackedDatabase::fencedBy)
+                .filter(java.util.Objects::nonNull).findFirst();
+    }
+
     private MemorySegment stub(String method, FunctionDescriptor descriptor) {
         try {
             MethodHandle handle = MethodHandles.lookup().findVirtual(VfsBridge.class, method, descriptor.toMethodType()).bindTo(this);
