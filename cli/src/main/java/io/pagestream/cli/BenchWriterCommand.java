@@ -334,7 +334,10 @@ final class BenchWriterCommand implements Callable<Integer> {
         }
 
         @Override
-        public Optional<JournalPosition> claim(String dbId) {
+        public void claim(String dbId) {}
+
+        @Override
+        public Optional<JournalPosition> lastPosition(String dbId) {
             return Optional.empty();
         }
 

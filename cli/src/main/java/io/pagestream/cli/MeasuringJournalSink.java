@@ -32,8 +32,13 @@ final class MeasuringJournalSink implements JournalSink {
     }
 
     @Override
-    public Optional<JournalPosition> claim(String dbId) {
-        return delegate.claim(dbId);
+    public void claim(String dbId) {
+        delegate.claim(dbId);
+    }
+
+    @Override
+    public Optional<JournalPosition> lastPosition(String dbId) {
+        return delegate.lastPosition(dbId);
     }
 
     @Override

@@ -22,7 +22,10 @@ public final class InMemoryJournalSink implements JournalSink {
     }
 
     @Override
-    public synchronized Optional<JournalPosition> claim(String dbId) {
+    public void claim(String dbId) {}
+
+    @Override
+    public synchronized Optional<JournalPosition> lastPosition(String dbId) {
         for (int i = records.size() - 1; i >= 0; i--) {
             Optional<JournalPosition> position = JournalPositions.of(records.get(i));
             if (records.get(i).key().equals(dbId) && position.isPresent()) {

@@ -14,17 +14,21 @@ public interface JournalSink extends AutoCloseable {
      * Publishes the records of consecutive entries of one database, in order, after every record sent before — all
      * of them or none (Kafka: one transaction).
      *
-     * @return completes when every record is acknowledged, exceptionally when they cannot be; with
-     *     {@link WriterFencedException} when another writer claimed the database
+     * @return completes when every record is acknowledged, exceptionally when they cannot be
      */
     CompletableFuture<Void> send(List<JournalRecord> records);
 
     /**
-     * Makes this writer the database's only one — another writer that claimed it before is fenced, and anything it
-     * had not finished publishing is dropped — then returns the newest entry of {@code dbId} in the journal, read back
-     * from the journal itself, so the LSN chain never reuses a number.
+     * Makes this writer the database's only one: a writer that claimed it before can publish nothing more (Kafka: its
+     * transactional id is fenced), and anything this writer left unfinished is dropped (an open transaction aborted).
      */
-    Optional<JournalPosition> claim(String dbId);
+    void claim(String dbId);
+
+    /**
+     * The newest entry of {@code dbId} in the journal, read back from the journal itself (committed records only), so
+     * the LSN chain never reuses a number.
+     */
+    Optional<JournalPosition> lastPosition(String dbId);
 
     /** The largest record value this sink accepts; larger entries are fragmented to fit. */
     int maxRecordBytes();

@@ -27,8 +27,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -168,9 +166,6 @@ public final class KafkaJournalSink implements JournalSink {
             }
             producer.commitTransaction();
             return CompletableFuture.completedFuture(null);
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            discard(dbId);
-            return CompletableFuture.failedFuture(new WriterFencedException(dbId, e));
         } catch (KafkaException e) {
             discard(dbId);
             return CompletableFuture.failedFuture(new RetriablePagestreamException("publishing to '" + topic + "' for db "
@@ -179,18 +174,19 @@ public final class KafkaJournalSink implements JournalSink {
     }
 
     /**
-     * A new producer for the database (its transactional id fences any other writer, and aborts a transaction an
-     * earlier producer left open), then the journal's end as read_committed consumers see it.
+     * A new producer for the database: initializing its transactional id fences any other writer of it and aborts a
+     * transaction an earlier producer left open. (Kafka also bumps the epoch when it aborts a transaction itself,
+     * as after a broker restart: a fenced-looking error is therefore retried, and the publisher decides from the
+     * journal's end whether another writer really took over.)
      */
     @Override
-    public Optional<JournalPosition> claim(String dbId) {
+    public void claim(String dbId) {
         discard(dbId);
         try {
             producer(dbId);
         } catch (KafkaException e) {
             throw new RetriablePagestreamException("cannot claim db " + dbId + " on '" + topic + "': " + e.getMessage(), e);
         }
-        return lastPosition(dbId);
     }
 
     /**
@@ -198,7 +194,8 @@ public final class KafkaJournalSink implements JournalSink {
      * fragment), reading only headers. Runs when a database is claimed: at its first transaction in a process and
      * after a failed publish.
      */
-    private Optional<JournalPosition> lastPosition(String dbId) {
+    @Override
+    public Optional<JournalPosition> lastPosition(String dbId) {
         byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         try (Consumer<byte[], byte[]> consumer =

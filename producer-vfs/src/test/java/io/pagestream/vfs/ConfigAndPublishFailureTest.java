@@ -72,8 +72,13 @@ class ConfigAndPublishFailureTest {
         }
 
         @Override
-        public java.util.Optional<JournalPosition> claim(String dbId) {
-            return journal.claim(dbId);
+        public void claim(String dbId) {
+            journal.claim(dbId);
+        }
+
+        @Override
+        public java.util.Optional<JournalPosition> lastPosition(String dbId) {
+            return journal.lastPosition(dbId);
         }
 
         @Override

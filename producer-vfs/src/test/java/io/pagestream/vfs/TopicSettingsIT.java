@@ -96,9 +96,9 @@ class TopicSettingsIT {
                 }
             }
             java.util.concurrent.CompletableFuture.allOf(sent.toArray(java.util.concurrent.CompletableFuture[]::new)).get();
-            assertThat(sink.claim("a.db")).contains(new JournalPosition(700, 700_000L + 4));
-            assertThat(sink.claim("b.db")).contains(new JournalPosition(300, 300_000L + 4));
-            assertThat(sink.claim("c.db")).isEmpty();
+            assertThat(sink.lastPosition("a.db")).contains(new JournalPosition(700, 700_000L + 4));
+            assertThat(sink.lastPosition("b.db")).contains(new JournalPosition(300, 300_000L + 4));
+            assertThat(sink.lastPosition("c.db")).isEmpty();
         } finally {
             sink.close();
         }

@@ -105,9 +105,14 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** Makes this process the database's only writer and returns where its journal ends (see {@link JournalSink#claim}). */
-    Optional<JournalPosition> claim(String dbId) {
-        return sink.claim(dbId);
+    /** Makes this process the database's only writer (see {@link JournalSink#claim}); called before any of its entries. */
+    void claim(String dbId) {
+        sink.claim(dbId);
+    }
+
+    /** The newest entry of a database in the journal (see {@link JournalSink#lastPosition}). */
+    Optional<JournalPosition> lastPosition(String dbId) {
+        return sink.lastPosition(dbId);
     }
 
     /** Entries that could not be published since start. */
@@ -160,10 +165,13 @@ public final class JournalPublisher implements AutoCloseable {
     private void publish(TrackedDatabase db, Backlog backlog) {
         try {
             if (backlog.reclaim) {
-                Optional<JournalPosition> end = sink.claim(db.dbId);
-                if (!continues(backlog, end)) {
-                    fence(db, backlog, new WriterFencedException(db.dbId, new IllegalStateException("the journal now ends at "
-                            + end.map(p -> "LSN " + p.lsn()).orElse("nothing") + ", which this writer's entries do not continue")));
+                // Claiming again would fence a writer that took over: look first, claim only if the journal is still ours.
+                if (!continues(db, backlog, sink.lastPosition(db.dbId))) {
+                    return;
+                }
+                sink.claim(db.dbId);
+                Optional<JournalPosition> end = sink.lastPosition(db.dbId); // our own unfinished batch is now settled
+                if (!continues(db, backlog, end)) {
                     return;
                 }
                 long published = end.map(JournalPosition::lsn).orElse(0L);
@@ -194,10 +202,6 @@ public final class JournalPublisher implements AutoCloseable {
             backlog.retryDelay = 0;
         } catch (Throwable e) {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-            if (cause instanceof WriterFencedException fenced) {
-                fence(db, backlog, fenced);
-                return;
-            }
             backlog.retryDelay = Math.min(LONGEST_RETRY_NANOS, Math.max(FIRST_RETRY_NANOS, backlog.retryDelay * 2));
             backlog.retryAt = System.nanoTime() + backlog.retryDelay;
             backlog.reclaim = true;
@@ -209,20 +213,27 @@ public final class JournalPublisher implements AutoCloseable {
 
     /**
      * Whether the journal's end, read back after a failure, is one of this writer's: the position just before the
-     * backlog, or one of the backlog's entries that reached Kafka before the failure was seen.
+     * backlog, or one of the backlog's entries that reached Kafka before the failure was seen. If not, another writer
+     * took the database over, and this one is fenced.
      */
-    private static boolean continues(Backlog backlog, Optional<JournalPosition> end) {
+    private boolean continues(TrackedDatabase db, Backlog backlog, Optional<JournalPosition> end) {
         JournalEntry first = backlog.entries.peekFirst().entry();
         long lsn = end.map(JournalPosition::lsn).orElse(0L);
+        boolean ours = false;
         if (lsn == first.getLsn() - 1) {
-            return first.getBase() || end.map(p -> p.postChecksum() == first.getPreChecksum()).orElse(lsn == 0);
-        }
-        for (CommittedTransaction tx : backlog.entries) {
-            if (tx.entry().getLsn() == lsn) {
-                return tx.entry().getPostChecksum() == end.get().postChecksum();
+            ours = first.getBase() || end.map(p -> p.postChecksum() == first.getPreChecksum()).orElse(lsn == 0);
+        } else {
+            for (CommittedTransaction tx : backlog.entries) {
+                if (tx.entry().getLsn() == lsn) {
+                    ours = tx.entry().getPostChecksum() == end.get().postChecksum();
+                }
             }
         }
-        return false;
+        if (!ours) {
+            fence(db, backlog, new WriterFencedException(db.dbId, new IllegalStateException("the journal now ends at "
+                    + end.map(p -> "LSN " + p.lsn()).orElse("nothing") + ", which this writer's entries do not continue")));
+        }
+        return ours;
     }
 
     private void acknowledge(CommittedTransaction tx) {

@@ -577,7 +577,8 @@ final class TrackedDatabase {
         // Claimed before the journal's end is read: no other writer can add to it afterwards.
         Optional<JournalPosition> published = Optional.empty();
         try {
-            published = publisher.claim(dbId);
+            publisher.claim(dbId);
+            published = publisher.lastPosition(dbId);
         } catch (RuntimeException e) {
             log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
                     + " from the recorded position", dbId, path, e.getMessage());

@@ -1,0 +1,97 @@
+package io.pagestream.vfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.schemas.JournalRecord;
+import io.pagestream.schemas.avro.JournalEntry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The broker stops for 30 s (-Dpagestream.outage.seconds) under async load: the writer keeps committing, entries
+ * wait in the outbox, and once the broker is back every entry arrives exactly once, in order, and a replica built
+ * from the journal equals the writer's file.
+ */
+class BrokerOutageIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+    void theWriterKeepsCommittingWhileTheBrokerIsDownAndEveryEntryArrivesOnceAfterwards() throws Exception {
+        long outageSeconds = Long.getLong("pagestream.outage.seconds", 30);
+        Path brokerData = dir.resolve("kafka");
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withDataDir(brokerData));
+        int port = broker.port();
+        String topic = "outage-it";
+        Path db = dir.resolve("outage.db");
+        AtomicLong commits = new AtomicLong();
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicReference<Throwable> writerFailure = new AtomicReference<>();
+        try (PagestreamVfs vfs = PagestreamVfs.install(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                        "journal.topic", topic, "vfs.name", "outage-it",
+                        // Fail fast while the broker is away, so the retries are exercised rather than one long block.
+                        "producer.max.block.ms", "5000", "producer.delivery.timeout.ms", "5000",
+                        "producer.request.timeout.ms", "3000"));
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(id integer primary key, body blob)");
+            Thread writer = Thread.ofPlatform().name("outage-writer").start(() -> {
+                try (PreparedStatement insert = c.prepareStatement("insert into t(body) values (randomblob(?))")) {
+                    for (int i = 0; writing.get(); i++) {
+                        insert.setInt(1, 50 + i % 700);
+                        insert.executeUpdate();
+                        commits.incrementAndGet();
+                        Thread.sleep(2); // a steady, moderate load
+                    }
+                } catch (Throwable e) {
+                    writerFailure.set(e);
+                }
+            });
+            Thread.sleep(2_000);
+            broker.close();
+            long beforeOutage = commits.get();
+            long outageStart = System.nanoTime();
+            Thread.sleep(outageSeconds * 1_000);
+            long duringOutage = commits.get() - beforeOutage;
+            broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withPort(port).withDataDir(brokerData));
+            System.out.printf("BrokerOutageIT: broker down %d s, %d commits before, %d during the outage%n",
+                    Duration.ofNanos(System.nanoTime() - outageStart).toSeconds(), beforeOutage, duringOutage);
+            assertThat(duringOutage).as("commits while the broker was down").isGreaterThan(outageSeconds * 20);
+            Thread.sleep(3_000);
+            writing.set(false);
+            writer.join();
+            assertThat(writerFailure.get()).as("the writer never failed").isNull();
+            assertThat(vfs.flush(Duration.ofMinutes(3))).as("everything acknowledged after the broker returned").isTrue();
+            assertThat(vfs.failedEntries()).isZero();
+        }
+        try {
+            List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
+                    .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
+            JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replica")));
+            replay.applyAll(records, (entry, file) -> { });
+            JournalReplay.Replica replica = replay.replica("outage.db");
+            List<Long> lsns = replica.entries.stream().map(JournalEntry::getLsn).toList();
+            assertThat(lsns).as("every entry once, in order")
+                    .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, commits.get() + 1).boxed().toList());
+            assertThat(replica.entries.stream().filter(JournalEntry::getBase).count()).as("no base entry but the first").isEqualTo(1);
+            assertThat(Files.readAllBytes(replica.file)).isEqualTo(Files.readAllBytes(db));
+        } finally {
+            broker.close();
+        }
+    }
+}
