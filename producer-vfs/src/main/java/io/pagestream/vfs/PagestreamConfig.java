@@ -40,6 +40,21 @@ public final class PagestreamConfig extends AbstractConfig {
             + " and how long a database's first transaction may take to read its chain's end back from the journal when"
             + " its recorded position is missing or behind.";
 
+    public static final String COMMIT_MODE_CONFIG = "commit.mode";
+    public static final String COMMIT_MODE_DOC = "'async': COMMIT returns once the entry is durable in the local outbox, and"
+            + " publishing runs in the background. 'sync': COMMIT returns only once Kafka acknowledged the entry; when it"
+            + " does not within commit.sync.timeout.ms, the transaction fails (SQLITE_IOERR) and rolls back. Per database"
+            + " with the URI parameter pagestream_commit_mode=sync|async.";
+
+    public static final String COMMIT_SYNC_TIMEOUT_MS_CONFIG = "commit.sync.timeout.ms";
+    public static final String COMMIT_SYNC_TIMEOUT_MS_DOC = "How long a synchronous COMMIT waits for Kafka's acknowledgement.";
+
+    /** {@link #COMMIT_MODE_CONFIG} values. */
+    public enum CommitMode {
+        ASYNC,
+        SYNC
+    }
+
     public static final String OUTBOX_MAX_BYTES_CONFIG = "outbox.max.bytes";
     public static final String OUTBOX_MAX_BYTES_DOC = "Entries committed locally but not yet acknowledged by Kafka that a"
             + " database's outbox may hold (they also wait in memory to be sent). When it is full, a commit waits or fails"
@@ -62,6 +77,9 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public static final String PRODUCER_PREFIX = "producer.";
 
+    /** sqlite3 URI parameter setting a database's commit mode (sync or async), at its first open in the process. */
+    public static final String COMMIT_MODE_URI_PARAMETER = "pagestream_commit_mode";
+
     /** sqlite3 URI parameter setting a database's id; the file name otherwise. */
     public static final String DB_ID_URI_PARAMETER = "pagestream_db_id";
 
@@ -80,6 +98,10 @@ public final class PagestreamConfig extends AbstractConfig {
                     Importance.LOW, RECORD_MAX_BYTES_DOC)
             .define(STARTUP_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
                     STARTUP_TIMEOUT_MS_DOC)
+            .define(COMMIT_MODE_CONFIG, Type.STRING, "async", ConfigDef.CaseInsensitiveValidString.in("async", "sync"),
+                    Importance.HIGH, COMMIT_MODE_DOC)
+            .define(COMMIT_SYNC_TIMEOUT_MS_CONFIG, Type.LONG, 10_000L, Range.atLeast(1), Importance.MEDIUM,
+                    COMMIT_SYNC_TIMEOUT_MS_DOC)
             .define(OUTBOX_MAX_BYTES_CONFIG, Type.LONG, 256L << 20, Range.atLeast(1), Importance.MEDIUM,
                     OUTBOX_MAX_BYTES_DOC)
             .define(OUTBOX_FULL_POLICY_CONFIG, Type.STRING, "block", ConfigDef.CaseInsensitiveValidString.in("block", "fail"),
@@ -110,6 +132,14 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public int recordMaxBytes() {
         return getInt(RECORD_MAX_BYTES_CONFIG);
+    }
+
+    public CommitMode commitMode() {
+        return CommitMode.valueOf(getString(COMMIT_MODE_CONFIG).toUpperCase(java.util.Locale.ROOT));
+    }
+
+    public long commitSyncTimeoutMs() {
+        return getLong(COMMIT_SYNC_TIMEOUT_MS_CONFIG);
     }
 
     public long outboxMaxBytes() {

@@ -3,7 +3,7 @@ package io.pagestream.vfs;
 import io.pagestream.schemas.PagestreamConfigException;
 import io.pagestream.vfs.internals.CommitObserver;
 import io.pagestream.vfs.internals.JournalPublisher;
-import io.pagestream.vfs.internals.OutboxSettings;
+import io.pagestream.vfs.internals.CommitSettings;
 import io.pagestream.vfs.internals.VfsBridge;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,7 +39,7 @@ public final class PagestreamVfs implements AutoCloseable {
         this.publisher = new JournalPublisher(sink, "pagestream-" + config.vfsName());
         try {
             this.bridge = new VfsBridge(config.vfsName(), PagestreamConfig.DB_ID_URI_PARAMETER, publisher, observer,
-                    OutboxSettings.of(config));
+                    CommitSettings.of(config));
         } catch (RuntimeException e) {
             publisher.close();
             throw e;

@@ -6,8 +6,9 @@ import io.pagestream.schemas.avro.JournalEntry;
  * A committed transaction's entry, staged in the outbox and handed to the publisher.
  *
  * @param payload the entry encoded ({@code JournalCodec.encodeEntry}), as the outbox holds it
+ * @param sync the COMMIT waiting for Kafka's acknowledgement; null in async mode
  */
-record CommittedTransaction(TrackedDatabase db, JournalEntry entry, byte[] payload) {
+record CommittedTransaction(TrackedDatabase db, JournalEntry entry, byte[] payload, SyncCommit sync) {
 
     enum Kind {
         DIFF,

@@ -69,11 +69,14 @@ public final class JournalPublisher implements AutoCloseable {
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
-    /** Called on the committing thread: no lock shared with the publisher, and a wake-up only after a quiet spell. */
+    /**
+     * Called on the committing thread: no lock shared with the publisher, and a wake-up only after a quiet spell —
+     * or at once for a synchronous COMMIT, which waits for the acknowledgement.
+     */
     void enqueue(CommittedTransaction tx) {
         enqueued.increment();
         queue.add(tx);
-        if (sleeping) {
+        if (sleeping || tx.sync() != null) {
             LockSupport.unpark(thread);
         }
     }
@@ -128,6 +131,9 @@ public final class JournalPublisher implements AutoCloseable {
             for (CommittedTransaction tx = queue.poll(); tx != null; tx = queue.poll()) {
                 Backlog backlog = backlogs.computeIfAbsent(tx.db(), db -> new Backlog());
                 if (backlog.fenced) {
+                    if (tx.sync() != null) {
+                        tx.sync().dropped(new WriterFencedException(tx.db().dbId, null));
+                    }
                     done(true);
                 } else {
                     backlog.entries.add(tx);
@@ -182,6 +188,15 @@ public final class JournalPublisher implements AutoCloseable {
                 if (backlog.entries.isEmpty()) {
                     return;
                 }
+            }
+            // A synchronous COMMIT that gave up withdrew its entry (always the newest): it must not be sent now.
+            while (!backlog.entries.isEmpty() && backlog.entries.peekLast().sync() != null
+                    && backlog.entries.peekLast().sync().withdrawn()) {
+                backlog.entries.removeLast().sync().dropped(new IllegalStateException("withdrawn"));
+                done(false);
+            }
+            if (backlog.entries.isEmpty()) {
+                return;
             }
             List<CommittedTransaction> batch = new ArrayList<>();
             List<JournalRecord> records = new ArrayList<>();
@@ -244,6 +259,9 @@ public final class JournalPublisher implements AutoCloseable {
         } catch (RuntimeException e) {
             log.error("pagestream: recording the position of db {} LSN {} failed", tx.db().dbId, entry.getLsn(), e);
         } finally {
+            if (tx.sync() != null) {
+                tx.sync().published();
+            }
             done(false);
         }
     }
@@ -255,7 +273,10 @@ public final class JournalPublisher implements AutoCloseable {
         db.fenced(error);
         backlog.fenced = true;
         while (!backlog.entries.isEmpty()) {
-            backlog.entries.removeFirst();
+            CommittedTransaction tx = backlog.entries.removeFirst();
+            if (tx.sync() != null) {
+                tx.sync().dropped(error);
+            }
             done(true);
         }
     }

@@ -18,6 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +50,7 @@ final class TrackedDatabase {
     final String dbId;
     final WriterStateFile stateFile;
     final Outbox outbox;
-    private final OutboxSettings outboxSettings;
+    private final CommitSettings settings;
     private final JournalPublisher publisher;
     private final CommitObserver observer;
 
@@ -63,16 +66,19 @@ final class TrackedDatabase {
     private volatile boolean needsBase;
     /** Set by the publisher when another writer claimed this db id. */
     private volatile WriterFencedException fencedBy;
+    /** A synchronous COMMIT that gave up on Kafka: whether its entry landed anyway decides how the chain goes on. */
+    private SyncCommit uncertain;
+    private long uncertainLsn;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
 
-    TrackedDatabase(String path, String dbId, JournalPublisher publisher, CommitObserver observer, OutboxSettings outboxSettings) {
+    TrackedDatabase(String path, String dbId, JournalPublisher publisher, CommitObserver observer, CommitSettings settings) {
         this.path = path;
         this.dbId = dbId;
         this.publisher = publisher;
         this.observer = observer;
-        this.outboxSettings = outboxSettings;
+        this.settings = settings;
         this.stateFile = new WriterStateFile(java.nio.file.Path.of(path));
         try {
             this.outbox = new Outbox(java.nio.file.Path.of(path));
@@ -266,11 +272,67 @@ final class TrackedDatabase {
         if (prepared == null) {
             return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
         }
-        if (prepared.committed() != null && !awaitOutboxRoom(prepared.committed().payload().length)) {
+        // (A rollback that restores pages syncs too: it prepares nothing, and waits for nothing.)
+        if (prepared.committed() != null && uncertain != null) {
+            boolean baseBefore = needsBase;
+            if (!settleUncertain()) {
+                return SqliteNative.SQLITE_IOERR;
+            }
+            if (needsBase && !baseBefore) {
+                prepared = prepare(file, tx, true); // the journal holds a transaction the file does not: a base entry
+            }
+        }
+        CommittedTransaction committed = prepared.committed();
+        if (committed != null && !awaitOutboxRoom(committed.payload().length)) {
             return SqliteNative.SQLITE_FULL;
         }
         stage(tx, prepared);
+        if (committed != null && committed.sync() != null) {
+            return awaitKafka(tx, committed);
+        }
         return SqliteNative.SQLITE_OK;
+    }
+
+    /**
+     * Synchronous mode: the commit point waits until Kafka holds the entry. If it does not in time, the commit fails
+     * and rolls back, and the entry is withdrawn; should it have reached Kafka anyway, the next commit learns it.
+     */
+    private int awaitKafka(TransactionCapture tx, CommittedTransaction committed) throws InterruptedException {
+        publisher.enqueue(committed);
+        try {
+            committed.sync().acknowledged.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS);
+            return SqliteNative.SQLITE_OK;
+        } catch (ExecutionException | TimeoutException e) {
+            unprepare(tx);
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): Kafka did not acknowledge LSN {} within"
+                    + " commit.sync.timeout.ms {} ({}); the transaction rolls back", dbId, path, uncertainLsn,
+                    settings.syncTimeoutMs(), cause.toString());
+            return SqliteNative.SQLITE_IOERR;
+        }
+    }
+
+    /**
+     * Before the next commit after a synchronous one gave up: did its entry reach Kafka after all? If so the
+     * journal holds a transaction the file does not, and a base entry must follow it.
+     *
+     * @return false when that is still unknown (Kafka unreachable): this commit fails too
+     */
+    private boolean settleUncertain() throws InterruptedException {
+        try {
+            if (uncertain.landed.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS)) {
+                lastLsn = uncertainLsn;
+                needsBase = true;
+                log.warn("pagestream: db {} ({}): LSN {} reached Kafka after its synchronous commit gave up; a base entry"
+                        + " follows it", dbId, path, uncertainLsn);
+            }
+            uncertain = null;
+            return true;
+        } catch (ExecutionException | TimeoutException e) {
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still unknown",
+                    dbId, path, uncertainLsn);
+            return false;
+        }
     }
 
     /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is committed locally; the lock is still held. */
@@ -292,18 +354,18 @@ final class TrackedDatabase {
 
     /** Whether there is room in the outbox for {@code bytes}, waiting for it under the 'block' policy. */
     private boolean awaitOutboxRoom(long bytes) throws InterruptedException {
-        long deadline = System.nanoTime() + outboxSettings.fullTimeoutMs() * 1_000_000;
-        boolean blocking = outboxSettings.policy() == PagestreamConfig.OutboxFullPolicy.BLOCK;
+        long deadline = System.nanoTime() + settings.outboxFullTimeoutMs() * 1_000_000;
+        boolean blocking = settings.policy() == PagestreamConfig.OutboxFullPolicy.BLOCK;
         while (true) {
             long pending = outbox.pendingBytes();
-            if (pending == 0 || pending + bytes <= outboxSettings.maxBytes()) {
+            if (pending == 0 || pending + bytes <= settings.outboxMaxBytes()) {
                 return true;
             }
             if (!blocking || System.nanoTime() >= deadline) {
                 log.error("pagestream: db {} ({}): commit refused (SQLITE_FULL): the outbox is full — {} bytes of entries not yet"
                         + " acknowledged by Kafka, outbox.max.bytes {}{}; the transaction rolls back, nothing committed is lost",
-                        dbId, path, pending, outboxSettings.maxBytes(), blocking
-                                ? ", still full after outbox.full.timeout.ms " + outboxSettings.fullTimeoutMs() : "");
+                        dbId, path, pending, settings.outboxMaxBytes(), blocking
+                                ? ", still full after outbox.full.timeout.ms " + settings.outboxFullTimeoutMs() : "");
                 return false;
             }
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
@@ -328,6 +390,13 @@ final class TrackedDatabase {
         }
         tx.prepared = null;
         if (prepared.committed() != null) {
+            SyncCommit sync = prepared.committed().sync();
+            if (sync != null) {
+                // Sent to Kafka before the commit point: it may be there although the transaction is not.
+                sync.withdraw();
+                uncertain = sync;
+                uncertainLsn = prepared.committed().entry().getLsn();
+            }
             try {
                 outbox.unstage(prepared.committed().entry().getLsn());
             } catch (IOException e) {
@@ -417,7 +486,7 @@ final class TrackedDatabase {
                 post.put(1, advanceChangeCounter(file, page1, tx.startChangeCounter));
             }
         }
-        return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post),
+        return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post, early),
                 CommittedTransaction.Kind.DIFF, tx.originalPages, post);
     }
 
@@ -452,15 +521,16 @@ final class TrackedDatabase {
             advanceChangeCounter(file, header, tx.startChangeCounter);
         }
         Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
-        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages), kind, tx.originalPages, pages);
+        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages, early), kind, tx.originalPages, pages);
     }
 
     /** The next LSN's entry, encoded; nothing about the database changes until {@link #confirm}. */
     private CommittedTransaction build(CommittedTransaction.Kind kind, int pageSize, int pageCount, Map<Integer, byte[]> pre,
-            Map<Integer, byte[]> post) {
+            Map<Integer, byte[]> post, boolean early) {
         JournalEntry entry = EntryBuilder.build(dbId, lastLsn + 1, kind, pageSize, pageCount, System.currentTimeMillis(), pre,
                 post, chainChecksum);
-        return new CommittedTransaction(this, entry, JournalCodec.encodeEntry(entry));
+        // Only before the commit point can a COMMIT still wait for Kafka (and fail).
+        return new CommittedTransaction(this, entry, JournalCodec.encodeEntry(entry), settings.sync() && early ? new SyncCommit() : null);
     }
 
     /**
@@ -507,7 +577,9 @@ final class TrackedDatabase {
                 log.error("pagestream: commit observer failed for db {} LSN {}", dbId, entry.getLsn(), e);
             }
         }
-        publisher.enqueue(committed);
+        if (committed.sync() == null) {
+            publisher.enqueue(committed); // a synchronous one went before the commit point
+        }
     }
 
     private static int changeCounter(byte[] page) {
@@ -664,7 +736,7 @@ final class TrackedDatabase {
             JournalEntry entry = ahead.get(i);
             lastLsn = entry.getLsn();
             chainChecksum = entry.getPostChecksum();
-            publisher.enqueue(new CommittedTransaction(this, entry, payloads.get(i)));
+            publisher.enqueue(new CommittedTransaction(this, entry, payloads.get(i), null));
         }
         if (fileChecksum != chainChecksum) {
             needsBase = true;

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.pagestream.schemas.PagestreamException;
+import io.pagestream.vfs.PagestreamConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -32,7 +33,7 @@ public final class VfsBridge {
     private final SqliteNative sqlite = SqliteNative.get();
     private final String dbIdParameter;
     private final JournalPublisher publisher;
-    private final OutboxSettings outboxSettings;
+    private final CommitSettings commitSettings;
     /** Syncs outboxes while SQLite syncs the database on the committing thread: the two fsyncs overlap. */
     private final java.util.concurrent.ExecutorService outboxSyncs = java.util.concurrent.Executors.newCachedThreadPool(
             Thread.ofPlatform().name("pagestream-outbox-sync-", 0).daemon(true).factory());
@@ -42,6 +43,7 @@ public final class VfsBridge {
     private final MemorySegment vfs;
     private final int fileSize;
     private final MemorySegment dbIdParameterName;
+    private final MemorySegment commitModeParameterName = ARENA.allocateFrom(PagestreamConfig.COMMIT_MODE_URI_PARAMETER);
     private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, TrackedDatabase> databases = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, RealMethods> realTables = new ConcurrentHashMap<>();
@@ -55,10 +57,10 @@ public final class VfsBridge {
     private final MemorySegment fileControlStub;
 
     public VfsBridge(String name, String dbIdParameter, JournalPublisher publisher, CommitObserver observer,
-            OutboxSettings outboxSettings) {
+            CommitSettings commitSettings) {
         this.dbIdParameter = dbIdParameter;
         this.publisher = publisher;
-        this.outboxSettings = outboxSettings;
+        this.commitSettings = commitSettings;
         this.observer = observer;
         this.realVfs = sqlite.findVfs(MemorySegment.NULL).reinterpret(SqliteNative.VFS_SIZE);
         if (realVfs.address() == 0) {
@@ -160,7 +162,7 @@ public final class VfsBridge {
         String dbId = requestedId == null || requestedId.isEmpty() ? Path.of(path).getFileName().toString() : requestedId;
         TrackedDatabase db;
         try {
-            db = track(path, dbId);
+            db = track(path, dbId, commitSettings(zName));
         } catch (PagestreamException e) {
             log.error("pagestream: cannot open {}: {}", path, e.getMessage());
             return refuseOpened(real, handle);
@@ -191,7 +193,21 @@ public final class VfsBridge {
      * One path per db id in the whole process (a db id names one LSN chain), one tracked database per path in this
      * VFS; the state file's lock keeps a path to one VFS and one process.
      */
-    private TrackedDatabase track(String path, String dbId) {
+    /** The VFS's commit settings, with the commit mode the database's URI may set. */
+    private CommitSettings commitSettings(MemorySegment zName) {
+        String mode = sqlite.uriParameter(zName, commitModeParameterName);
+        if (mode == null || mode.isEmpty()) {
+            return commitSettings;
+        }
+        return switch (mode.toLowerCase(Locale.ROOT)) {
+            case "sync" -> commitSettings.withSync(true);
+            case "async" -> commitSettings.withSync(false);
+            default -> throw new PagestreamException(PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=" + mode
+                    + " is neither sync nor async");
+        };
+    }
+
+    private TrackedDatabase track(String path, String dbId, CommitSettings settings) {
         synchronized (DB_ID_PATHS) {
             TrackedDatabase existing = databases.get(path);
             if (existing != null) {
@@ -208,7 +224,7 @@ public final class VfsBridge {
                 throw new PagestreamException("db id '" + dbId + "' is already used by " + owner
                         + "; give each database its own id with the " + dbIdParameter + " URI parameter");
             }
-            TrackedDatabase db = new TrackedDatabase(path, dbId, publisher, observer, outboxSettings);
+            TrackedDatabase db = new TrackedDatabase(path, dbId, publisher, observer, settings);
             DB_ID_PATHS.put(dbId, path);
             databases.put(path, db);
             return db;
