@@ -14,7 +14,8 @@ import java.util.Random;
  * {@code committed <marker>} each time a COMMIT returned. With a transaction count it stops by itself, waits until
  * Kafka has every entry and prints {@code finished}.
  *
- * <p>Arguments: bootstrap servers, topic, database path, seed, transactions (0 = until killed).
+ * <p>Arguments: bootstrap servers, topic, database path, seed, transactions (0 = until killed), commit mode (sync or
+ * async; async when absent).
  */
 public final class CrashingWriter {
     public static final String COMMITTED = "committed";
@@ -26,8 +27,9 @@ public final class CrashingWriter {
         Path db = Path.of(args[2]);
         Random random = new Random(Long.parseLong(args[3]));
         int transactions = Integer.parseInt(args[4]);
+        String commitMode = args.length > 5 ? args[5] : "async";
         try (PagestreamVfs vfs = PagestreamVfs.install(Map.of("bootstrap.servers", bootstrap, "journal.topic", topic,
-                        "vfs.name", "crashing-writer"));
+                        "vfs.name", "crashing-writer", "commit.mode", commitMode));
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
                 Statement s = c.createStatement()) {
             s.execute("PRAGMA busy_timeout=10000");

@@ -24,7 +24,8 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A writer process killed with SIGKILL at random points under load, again and again, then restarted to finish: the
  * journal's LSNs run 1..n, each once; every transaction whose COMMIT returned is in the replica built from it, and that
  * replica equals the writer's file. Committed entries a kill left unpublished come from the outbox; a base entry
- * follows a kill only when SQLite's rollback of the interrupted commit left reused free pages changed. Seeded:
+ * follows a kill only when SQLite's rollback of the interrupted commit left reused free pages changed. In sync mode,
+ * before the last restart, every transaction whose COMMIT returned is already in the journal. Seeded:
  * {@code -Dpagestream.seed=N}; more kills with {@code -Dpagestream.writer.kills=100}.
  */
 class WriterCrashIT {
@@ -43,20 +45,21 @@ class WriterCrashIT {
     @TempDir
     Path dir;
 
-    @Test
+    @ParameterizedTest(name = "commit.mode={0}")
+    @ValueSource(strings = {"async", "sync"})
     @Timeout(value = 30, unit = TimeUnit.MINUTES)
-    void aWriterKilledAtRandomPointsLosesNoCommitAndKeepsTheChainContiguous() throws Exception {
+    void aWriterKilledAtRandomPointsLosesNoCommitAndKeepsTheChainContiguous(String commitMode) throws Exception {
         long seed = Long.getLong("pagestream.seed", System.nanoTime());
         int kills = Integer.getInteger("pagestream.writer.kills", 20);
-        System.out.printf("WriterCrashIT seed=%d kills=%d (replay with -Dpagestream.seed=%d)%n", seed, kills, seed);
+        System.out.printf("WriterCrashIT %s seed=%d kills=%d (replay with -Dpagestream.seed=%d)%n", commitMode, seed, kills, seed);
         Random random = new Random(seed);
-        String topic = "writer-crash-it";
+        String topic = "writer-crash-it-" + commitMode;
         Path db = dir.resolve("crash.db");
         Set<String> returnedCommits = new HashSet<>();
         List<Long> killDelays = new ArrayList<>();
         for (int killed = 0; killed < kills; killed++) {
             int run = killed;
-            Child child = Child.start(topic, db, random.nextLong(1, Long.MAX_VALUE), 0, dir);
+            Child child = Child.start(topic, db, random.nextLong(1, Long.MAX_VALUE), 0, commitMode, dir);
             await().atMost(Duration.ofMinutes(2)).until(() -> !child.committed.isEmpty() || !child.process.isAlive());
             assertThat(child.process.isAlive()).as("writer %d running: %s", run, child.output).isTrue();
             long delay = random.nextLong(1_500);
@@ -67,38 +70,54 @@ class WriterCrashIT {
                     .forEach(line -> System.out.println("[writer " + run + "] " + line));
             returnedCommits.addAll(child.committed);
         }
-        Child last = Child.start(topic, db, random.nextLong(1, Long.MAX_VALUE), 30, dir);
+        if (commitMode.equals("sync")) {
+            // Before any restart publishes what the outboxes hold: every COMMIT that returned is in Kafka already.
+            assertThat(ledger(replay(topic, "before-restart").file)).as("seed %d: the journal before the last restart", seed)
+                    .containsAll(returnedCommits);
+        }
+        Child last = Child.start(topic, db, random.nextLong(1, Long.MAX_VALUE), 30, commitMode, dir);
         assertThat(last.process.waitFor(3, TimeUnit.MINUTES)).as("the last writer finished").isTrue();
         last.reader.join(Duration.ofSeconds(30));
         assertThat(last.output).as("last writer: %s", last.output).anyMatch(line -> line.equals(CrashingWriter.FINISHED + " failed=0"));
         returnedCommits.addAll(last.committed);
-        System.out.printf("WriterCrashIT seed=%d: %d kills after %s ms, %d commits returned%n", seed, kills, killDelays,
+        System.out.printf("WriterCrashIT %s seed=%d: %d kills after %s ms, %d commits returned%n", commitMode, seed, kills, killDelays,
                 returnedCommits.size());
 
-        List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
-                .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
-        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replica")));
-        replay.applyAll(records, (entry, file) -> { });
-        JournalReplay.Replica replica = replay.replica("crash.db");
+        JournalReplay.Replica replica = replay(topic, "replica");
         List<Long> lsns = replica.entries.stream().map(JournalEntry::getLsn).toList();
         assertThat(lsns).as("seed %d: LSNs 1..n, each once", seed)
                 .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, lsns.size()).boxed().toList());
         long bases = replica.entries.stream().filter(JournalEntry::getBase).count();
-        System.out.printf("WriterCrashIT seed=%d: %d entries, %d base entries%n", seed, lsns.size(), bases);
-        // Beyond the first, a base entry follows only a kill whose rolled-back commit left reused free pages changed.
-        assertThat(bases).as("seed %d: base entries", seed).isBetween(1L, 1L + kills / 2);
+        System.out.printf("WriterCrashIT %s seed=%d: %d entries, %d base entries%n", commitMode, seed, lsns.size(), bases);
+        // Beyond the first, a base entry follows only a kill whose rolled-back commit left reused free pages changed, or
+        // (sync) a kill after Kafka took an entry and before the transaction's commit point.
+        assertThat(bases).as("seed %d: base entries", seed).isBetween(1L, 1L + (commitMode.equals("sync") ? kills : kills / 2));
         assertThat(Files.readAllBytes(replica.file)).as("seed %d: replica bytes", seed).isEqualTo(Files.readAllBytes(db));
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:file:" + replica.file + "?mode=ro");
+        Set<String> replicated = ledger(replica.file);
+        assertThat(replicated).as("seed %d: every transaction whose COMMIT returned", seed).containsAll(returnedCommits);
+        // A kill can land after a commit and before its line was printed: at most one such commit per kill.
+        assertThat(replicated.size()).as("seed %d: committed transactions", seed)
+                .isBetween(returnedCommits.size(), returnedCommits.size() + kills);
+    }
+
+    /** The journal read with read_committed and applied to a new replica, each entry verified. */
+    private JournalReplay.Replica replay(String topic, String name) throws IOException {
+        List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
+                .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
+        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve(name)));
+        replay.applyAll(records, (entry, file) -> { });
+        return replay.replica("crash.db");
+    }
+
+    private static Set<String> ledger(Path file) throws java.sql.SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:file:" + file + "?mode=ro");
                 Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("select marker from ledger")) {
-            Set<String> replicated = new HashSet<>();
+            Set<String> markers = new HashSet<>();
             while (rs.next()) {
-                replicated.add(rs.getString(1));
+                markers.add(rs.getString(1));
             }
-            assertThat(replicated).as("seed %d: every transaction whose COMMIT returned", seed).containsAll(returnedCommits);
-            // A kill can land after a commit and before its line was printed: at most one such commit per kill.
-            assertThat(replicated.size()).as("seed %d: committed transactions", seed)
-                    .isBetween(returnedCommits.size(), returnedCommits.size() + kills);
+            return markers;
         }
     }
 
@@ -114,14 +133,14 @@ class WriterCrashIT {
             this.reader = Thread.ofPlatform().daemon().start(this::readOutput);
         }
 
-        static Child start(String topic, Path db, long seed, int transactions, Path tmpDir) throws IOException {
+        static Child start(String topic, Path db, long seed, int transactions, String commitMode, Path tmpDir) throws IOException {
             List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
                     "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.pagestream.schemas.avro",
                     "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
                     "-Djava.io.tmpdir=" + tmpDir,
                     "-cp", System.getProperty("java.class.path"), CrashingWriter.class.getName(),
-                    broker.bootstrapServers(), topic, db.toString(), Long.toString(seed), Integer.toString(transactions));
+                    broker.bootstrapServers(), topic, db.toString(), Long.toString(seed), Integer.toString(transactions), commitMode);
             return new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
         }
 
