@@ -65,6 +65,11 @@ final class BenchWriterCommand implements Callable<Integer> {
     Map<String, String> producerProperties = new LinkedHashMap<>();
 
     private final PrintStream out = System.out;
+    /** Sync-mode COMMIT latencies (null with --no-kafka). */
+    private CommitLatency commitLatency;
+
+    /** Percentiles of single-row INSERT COMMITs, in ms, through plain sqlite-jdbc and through the VFS in sync mode. */
+    private record CommitLatency(double plainP50, double plainP99, double syncP50, double syncP99) {}
 
     /** {@code blocks} pairs of plain and VFS blocks of {@code txns} transactions each, alternating which goes first. */
     private record Sizes(int blocks, int txnsSyncOff, int txnsSyncFull) {}
@@ -100,6 +105,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 results.add(measure(vfs, sink, workDir, new InsertWorkload(), sync, txns, sizes.blocks(), bytesPerTxn));
                 results.add(measure(vfs, sink, workDir, new UpdateWorkload(updateRows), sync, txns, sizes.blocks(), bytesPerTxn));
             }
+            commitLatency = noKafka ? null : measureSyncCommits(vfs, workDir, sizes.blocks(), quick ? 40 : 100);
             if (vfs.failedEntries() != 0) {
                 throw new IllegalStateException(vfs.failedEntries() + " entries failed to publish");
             }
@@ -172,6 +178,50 @@ final class BenchWriterCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Latency of single-row INSERT transactions at synchronous=FULL, each timed from execute to return, plain and
+     * through the VFS with commit.mode=sync (COMMIT waits for Kafka), in interleaved blocks.
+     */
+    private static CommitLatency measureSyncCommits(PagestreamVfs vfs, Path workDir, int rounds, int txns) throws Exception {
+        InsertWorkload workload = new InsertWorkload();
+        try (Connection plain = open("jdbc:sqlite:file:" + workDir.resolve("sync-plain.db").toAbsolutePath(), "FULL");
+                Connection published = open(vfs.jdbcUrl(workDir.resolve("sync-vfs.db")) + "&"
+                        + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync", "FULL")) {
+            workload.prepare(plain);
+            workload.prepare(published);
+            timed(workload, plain, txns, 1);
+            timed(workload, published, txns, 1);
+            double[] plainMillis = new double[rounds * txns];
+            double[] syncMillis = new double[rounds * txns];
+            for (int round = 0; round < rounds; round++) {
+                boolean plainFirst = round % 2 == 0;
+                double[] first = timed(workload, plainFirst ? plain : published, txns, round + 3);
+                double[] second = timed(workload, plainFirst ? published : plain, txns, round + 3);
+                System.arraycopy(plainFirst ? first : second, 0, plainMillis, round * txns, txns);
+                System.arraycopy(plainFirst ? second : first, 0, syncMillis, round * txns, txns);
+            }
+            Arrays.sort(plainMillis);
+            Arrays.sort(syncMillis);
+            return new CommitLatency(percentile(plainMillis, 0.50), percentile(plainMillis, 0.99), percentile(syncMillis, 0.50),
+                    percentile(syncMillis, 0.99));
+        }
+    }
+
+    private static double[] timed(Workload workload, Connection connection, int txns, long seed) throws SQLException {
+        Random random = new Random(seed);
+        double[] millis = new double[txns];
+        for (int i = 0; i < txns; i++) {
+            long start = System.nanoTime();
+            workload.transaction(connection, random);
+            millis[i] = (System.nanoTime() - start) / 1e6;
+        }
+        return millis;
+    }
+
+    private static double percentile(double[] sorted, double fraction) {
+        return sorted[Math.min(sorted.length - 1, (int) Math.floor(fraction * sorted.length))];
+    }
+
     private static Connection open(String url, String sync) throws SQLException {
         Connection connection = DriverManager.getConnection(url);
         try (Statement s = connection.createStatement()) {
@@ -215,6 +265,17 @@ final class BenchWriterCommand implements Callable<Integer> {
         json.put("update_bytes_per_txn", Benchmarks.round(average(bytesPerTxn, "update")));
         json.put("insert_bytes_per_txn", Benchmarks.round(average(bytesPerTxn, "insert")));
         json.put("full_page_bytes", PAGE_SIZE);
+        if (commitLatency != null) {
+            out.println();
+            out.printf("single-row INSERT COMMIT latency, synchronous=FULL (ms): plain p50 %.3f p99 %.3f; VFS commit.mode=sync"
+                    + " p50 %.3f p99 %.3f; added p50 %.3f p99 %.3f%n", commitLatency.plainP50(), commitLatency.plainP99(),
+                    commitLatency.syncP50(), commitLatency.syncP99(), commitLatency.syncP50() - commitLatency.plainP50(),
+                    commitLatency.syncP99() - commitLatency.plainP99());
+            json.put("sync_commit_p50_ms", Benchmarks.round(commitLatency.syncP50() - commitLatency.plainP50()));
+            json.put("sync_commit_p99_ms", Benchmarks.round(commitLatency.syncP99() - commitLatency.plainP99()));
+            json.put("plain_commit_p50_ms", Benchmarks.round(commitLatency.plainP50()));
+            json.put("sync_mode_commit_p50_ms", Benchmarks.round(commitLatency.syncP50()));
+        }
         json.put("quick", quick);
         out.println(Benchmarks.jsonLine(json));
     }

@@ -39,6 +39,11 @@ public final class JournalPublisher implements AutoCloseable {
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
     /** Records of one database sent in one sink call (one Kafka transaction). */
     private static final long BATCH_BYTES = 4L << 20;
+    /**
+     * How long async entries gather before their batch goes: each batch is a Kafka transaction, several requests and
+     * log writes on the broker, which compete with the writing application when they share a machine.
+     */
+    private static final long BATCH_LINGER_NANOS = 50_000_000;
     private static final long FIRST_RETRY_NANOS = 200_000_000;
     private static final long LONGEST_RETRY_NANOS = 5_000_000_000L;
 
@@ -59,6 +64,10 @@ public final class JournalPublisher implements AutoCloseable {
         final ArrayDeque<CommittedTransaction> entries = new ArrayDeque<>();
         long retryAt;
         long retryDelay;
+        /** When the oldest waiting entry arrived. */
+        long oldestSince;
+        /** A synchronous COMMIT is waiting: send without lingering. */
+        boolean urgent;
         /** After a failure: ask the sink where the journal ends before sending again. */
         boolean reclaim;
         boolean fenced;
@@ -136,14 +145,22 @@ public final class JournalPublisher implements AutoCloseable {
                     }
                     done(true);
                 } else {
+                    if (backlog.entries.isEmpty()) {
+                        backlog.oldestSince = System.nanoTime();
+                    }
                     backlog.entries.add(tx);
+                    backlog.urgent |= tx.sync() != null;
                 }
             }
             boolean sent = false;
             long now = System.nanoTime();
-            for (Map.Entry<TrackedDatabase, Backlog> backlog : backlogs.entrySet()) {
-                if (!backlog.getValue().entries.isEmpty() && now - backlog.getValue().retryAt >= 0) {
-                    publish(backlog.getKey(), backlog.getValue());
+            for (Map.Entry<TrackedDatabase, Backlog> entry : backlogs.entrySet()) {
+                Backlog backlog = entry.getValue();
+                if (!backlog.entries.isEmpty() && now - backlog.retryAt >= 0
+                        && (backlog.urgent || stopping || now - backlog.oldestSince >= BATCH_LINGER_NANOS)) {
+                    publish(entry.getKey(), backlog);
+                    backlog.urgent = backlog.entries.stream().anyMatch(tx -> tx.sync() != null);
+                    backlog.oldestSince = now;
                     sent = true;
                 }
             }
