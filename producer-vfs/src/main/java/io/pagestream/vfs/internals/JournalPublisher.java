@@ -189,12 +189,12 @@ public final class JournalPublisher implements AutoCloseable {
         try {
             if (backlog.reclaim) {
                 // Claiming again would fence a writer that took over: look first, claim only if the journal is still ours.
-                if (!continues(db, backlog, sink.lastPosition(db.dbId))) {
+                if (!stillOurs(db, backlog, sink.lastPosition(db.dbId))) {
                     return;
                 }
                 sink.claim(db.dbId);
                 Optional<JournalPosition> end = sink.lastPosition(db.dbId); // our own unfinished batch is now settled
-                if (!continues(db, backlog, end)) {
+                if (!stillOurs(db, backlog, end)) {
                     return;
                 }
                 long published = end.map(JournalPosition::lsn).orElse(0L);
@@ -248,7 +248,7 @@ public final class JournalPublisher implements AutoCloseable {
      * backlog, or one of the backlog's entries that reached Kafka before the failure was seen. If not, another writer
      * took the database over, and this one is fenced.
      */
-    private boolean continues(TrackedDatabase db, Backlog backlog, Optional<JournalPosition> end) {
+    private boolean stillOurs(TrackedDatabase db, Backlog backlog, Optional<JournalPosition> end) {
         JournalEntry first = backlog.entries.peekFirst().entry();
         long lsn = end.map(JournalPosition::lsn).orElse(0L);
         boolean ours = false;
