@@ -245,6 +245,14 @@ final class TrackedDatabase {
         return true;
     }
 
+    /**
+     * Whether SQLite's sync of the database must sync the outbox too: not in sync mode, where Kafka acknowledged the
+     * entry before the sync, so it is durable there.
+     */
+    boolean outboxNeedsSync() {
+        return !settings.sync() && outbox.needsSync();
+    }
+
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
     synchronized void chunkSizeSet() {
         sizeFromFile = true;

@@ -299,7 +299,7 @@ public final class VfsBridge {
         OpenFile open = files.get(file.address());
         java.util.concurrent.Future<?> outboxSync = null;
         try {
-            if (open.db.outbox.needsSync()) {
+            if (open.db.outboxNeedsSync()) {
                 outboxSync = outboxSyncs.submit(() -> {
                     open.db.outbox.sync();
                     return null;
