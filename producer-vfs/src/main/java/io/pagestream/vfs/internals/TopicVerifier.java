@@ -53,17 +53,13 @@ public final class TopicVerifier {
                     }
                 }
             }
-            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-            Config config = admin.describeConfigs(Set.of(resource)).all().get(timeoutMs, TimeUnit.MILLISECONDS).get(resource);
+            Config config = describe(admin, topic, timeoutMs);
             List<String> problems = problems(config, recordMaxBytes);
             if (!problems.isEmpty()) {
                 throw new PagestreamConfigException("journal topic '" + topic + "' would lose data: " + String.join("; ", problems)
                         + ". Until compaction exists the topic is the databases' history.");
             }
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
-                throw new PagestreamConfigException("journal topic '" + topic + "' disappeared during start-up");
-            }
             throw new RetriablePagestreamException("cannot check journal topic '" + topic + "': " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
             throw new RetriablePagestreamException("cannot reach Kafka within " + timeoutMs + " ms to check journal topic '"
@@ -71,6 +67,30 @@ public final class TopicVerifier {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RetriablePagestreamException("interrupted while checking journal topic '" + topic + "'", e);
+        }
+    }
+
+    /**
+     * A topic just created is known to the controller before every broker's metadata has it, so describing it
+     * may briefly answer "unknown topic": ask again until the deadline.
+     */
+    private static Config describe(Admin admin, String topic, long timeoutMs)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true) {
+            try {
+                return admin.describeConfigs(Set.of(resource)).all().get(timeoutMs, TimeUnit.MILLISECONDS).get(resource);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new PagestreamConfigException("journal topic '" + topic + "' is not visible to the broker within "
+                            + timeoutMs + " ms of start-up (deleted meanwhile?)");
+                }
+                Thread.sleep(50);
+            }
         }
     }
 
