@@ -7,11 +7,14 @@ final class OpenFile {
     final MemorySegment file;
     final RealMethods real;
     final TrackedDatabase db;
+    /** The file descriptor SQLite reads and writes the database through, or -1 when not known. */
+    final int descriptor;
     /** Lock level SQLite holds through this file (NONE 0 … EXCLUSIVE 4). */
     int lockLevel;
 
-    OpenFile(MemorySegment file, RealMethods real, TrackedDatabase db) {
+    OpenFile(MemorySegment file, RealMethods real, TrackedDatabase db, int descriptor) {
         this.file = file;
+        this.descriptor = descriptor;
         this.real = real;
         this.db = db;
     }

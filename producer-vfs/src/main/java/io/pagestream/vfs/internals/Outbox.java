@@ -3,13 +3,18 @@ package io.pagestream.vfs.internals;
 import io.pagestream.schemas.PagestreamException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -19,13 +24,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code <db>-pagestream-outbox/} beside a writer database: the encoded entries committed locally and not yet
- * acknowledged by Kafka, in LSN order. An entry is staged before SQLite's commit point (when SQLite syncs the
- * database, the outbox is synced alongside), so after a crash the outbox holds every committed entry Kafka may
- * lack, plus at most one staged entry whose transaction may not have committed: the database's checksum decides.
+ * acknowledged by Kafka, in LSN order. An entry is staged before SQLite's commit point and made durable while SQLite
+ * syncs the database, so after a crash the outbox holds every committed entry Kafka may lack, plus at most one staged
+ * entry whose transaction may not have committed: the database's checksum decides.
  *
  * <p>Segment files named by their first LSN; a segment is deleted once Kafka acknowledged its last entry. Each
- * record is {@code magic, length, lsn, crc32c(payload), payload}; a torn tail (a crash mid-append) is cut off when
- * the outbox is read back.
+ * record is {@code magic, length, lsn, crc32c(payload), payload}; a torn tail (a crash mid-append) is zeroed when
+ * the outbox is read back. Segments are preallocated with zeros and synced when created, so appending changes only
+ * data blocks: when the outbox shares the database's device, writing the new records to the device before SQLite's
+ * fsync of the database is enough, since the cache flush of that fsync covers them (one flush per commit, not two).
  */
 final class Outbox implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Outbox.class);
@@ -34,6 +41,9 @@ final class Outbox implements AutoCloseable {
     private static final int MAGIC = 0x5053_4F42; // "PSOB"
     private static final int RECORD_HEADER = 4 + 4 + 8 + 4;
     private static final long SEGMENT_BYTES = 8L << 20;
+    private static final byte[] ZEROS = new byte[256 << 10];
+    private static final ValueLayout.OfInt BIG_ENDIAN_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong BIG_ENDIAN_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /** A staged entry as read back. */
     record Staged(long lsn, byte[] payload) {}
@@ -42,14 +52,30 @@ final class Outbox implements AutoCloseable {
     private record Pending(long lsn, long bytes, long segmentFirstLsn, long start) {}
 
     private final Path dir;
+    /** Whether a device flush issued for the database covers the outbox's writes too. */
+    private final boolean sharesDatabaseDevice;
     /** First LSN of each segment file, with its channel while open. */
     private final TreeMap<Long, FileChannel> segments = new TreeMap<>();
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private long pendingBytes;
     private long currentFirstLsn = -1;
     private FileChannel current;
-    private boolean directoryDirty;
-    private boolean unsynced;
+    /** The current segment's preallocated bytes, mapped; unmapped when its arena closes. */
+    private Arena mappingArena;
+    private MemorySegment mapping;
+    /** Descriptor of the current segment for write-back, or -1. */
+    private int currentDescriptor = -1;
+    /** Where the next record of the current segment goes. */
+    private long end;
+    /** Bytes of the current segment whose blocks are allocated and durable: writes below need no metadata sync. */
+    private long allocated;
+    /** The current segment's range written since the last sync; {@code dirtyFrom < 0} when none. */
+    private long dirtyFrom = -1;
+    private long dirtyTo;
+    /** Whether SQLite synced the database after the entries staged last (synchronous above OFF). */
+    private boolean syncsFollowStages = true;
+    /** A write changed the current segment's size: only an fdatasync makes it durable. */
+    private boolean grew;
 
     Outbox(Path databasePath) {
         this.dir = Path.of(databasePath + SUFFIX).toAbsolutePath();
@@ -66,6 +92,7 @@ final class Outbox implements AutoCloseable {
         } catch (IOException | NumberFormatException e) {
             throw new PagestreamException("cannot open the outbox " + dir + ": " + e.getMessage(), e);
         }
+        this.sharesDatabaseDevice = DeviceWriteBack.available() && DeviceWriteBack.sameDevice(dir, dir.getParent());
     }
 
     Path directory() {
@@ -73,7 +100,7 @@ final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Every entry in the outbox, in order; a torn or corrupt tail is cut off (it can only be the entry being
+     * Every entry in the outbox, in order; a torn or corrupt tail is zeroed (it can only be the entry being
      * appended when the process died). Resets what is pending to exactly these entries.
      */
     synchronized List<Staged> readAll() {
@@ -106,43 +133,60 @@ final class Outbox implements AutoCloseable {
                     pendingBytes += RECORD_HEADER + length;
                     position += RECORD_HEADER + length;
                 }
-                if (position < size) {
-                    log.warn("pagestream: outbox {}: cutting off a torn entry at byte {} of segment {}", dir, position, first);
-                    channel.truncate(position);
+                if (!zeroFrom(channel, position, size)) {
+                    log.warn("pagestream: outbox {}: zeroed a torn entry at byte {} of segment {}", dir, position, first);
                 }
-                currentFirstLsn = first;
-                current = channel;
+                // What the dead process wrote may still be only in the page cache: durable before anything relies on it.
+                channel.force(true);
+                useAsCurrent(first, channel, position, size);
             }
+            syncDirectory();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the outbox " + dir, e);
         }
         return staged;
     }
 
-    /** Appends an entry (no sync: see {@link #sync()}). */
+    /**
+     * Appends an entry (not yet durable: see {@link #syncBeforeDatabaseSync}). While commits are not synced
+     * (synchronous=OFF) it is copied into the segment's memory mapping, with no system call on the commit path. Synced
+     * commits write it: a page written back to the device becomes read-only again, and the next store into it waits
+     * on the file system's journal, which costs more than the write.
+     */
     synchronized void stage(long lsn, byte[] payload) throws IOException {
-        if (current == null || current.size() >= SEGMENT_BYTES) {
+        int bytes = RECORD_HEADER + payload.length;
+        if (current == null || (end > 0 && end + bytes > SEGMENT_BYTES)) {
             startSegment(lsn);
         }
-        ByteBuffer record = ByteBuffer.allocate(RECORD_HEADER + payload.length);
+        if (dirtyFrom >= 0) {
+            syncsFollowStages = false; // the previous entry was not synced
+        }
         CRC32C crc = new CRC32C();
         crc.update(payload);
-        record.putInt(MAGIC).putInt(payload.length).putLong(lsn).putInt((int) crc.getValue()).put(payload).flip();
-        long start = current.size();
-        while (record.hasRemaining()) {
-            current.write(record, start + record.position());
+        long start = end;
+        if (!syncsFollowStages && mapping != null && start + bytes <= mapping.byteSize()) {
+            mapping.set(BIG_ENDIAN_INT, start, MAGIC);
+            mapping.set(BIG_ENDIAN_INT, start + 4, payload.length);
+            mapping.set(BIG_ENDIAN_LONG, start + 8, lsn);
+            mapping.set(BIG_ENDIAN_INT, start + 16, (int) crc.getValue());
+            MemorySegment.copy(payload, 0, mapping, ValueLayout.JAVA_BYTE, start + RECORD_HEADER, payload.length);
+            dirty(start, start + bytes);
+        } else {
+            ByteBuffer record = ByteBuffer.allocate(bytes);
+            record.putInt(MAGIC).putInt(payload.length).putLong(lsn).putInt((int) crc.getValue()).put(payload).flip();
+            write(current, record, start);
         }
-        pending.add(new Pending(lsn, record.capacity(), currentFirstLsn, start));
-        pendingBytes += record.capacity();
-        unsynced = true;
+        end = start + bytes;
+        pending.add(new Pending(lsn, bytes, currentFirstLsn, start));
+        pendingBytes += bytes;
     }
 
-    /** Whether entries were staged since the last {@link #sync()}. */
+    /** Whether entries were staged since the last sync. */
     synchronized boolean needsSync() {
-        return unsynced;
+        return dirtyFrom >= 0;
     }
 
-    /** Removes the newest staged entry: its transaction rolled back. */
+    /** Removes the newest staged entry: its transaction rolled back. Its bytes are zeroed, so nothing stale remains. */
     synchronized void unstage(long lsn) throws IOException {
         Pending last = pending.peekLast();
         if (last == null || last.lsn() != lsn) {
@@ -150,27 +194,35 @@ final class Outbox implements AutoCloseable {
         }
         pending.removeLast();
         pendingBytes -= last.bytes();
-        channel(last.segmentFirstLsn()).truncate(last.start());
+        FileChannel channel = channel(last.segmentFirstLsn());
+        zeroFrom(channel, last.start(), last.start() + last.bytes());
+        if (channel == current) {
+            end = last.start();
+        }
     }
 
-    /** Makes the staged entries durable; called while SQLite syncs the database, before its commit point. */
-    void sync() throws IOException {
-        FileChannel channel;
-        boolean syncDirectory;
-        synchronized (this) {
-            channel = current;
-            syncDirectory = directoryDirty;
-            directoryDirty = false;
-            unsynced = false;
+    /**
+     * Called just before SQLite syncs the database: makes the staged entries durable with that sync. On a shared
+     * device the entries (and, to overlap the two, the database's dirty pages) are written to the device here and
+     * the database's fsync flushes them; otherwise the outbox is fdatasynced itself.
+     *
+     * @param databaseDescriptor a descriptor of the database file whose write-back may start now, or -1
+     */
+    synchronized void syncBeforeDatabaseSync(int databaseDescriptor) throws IOException {
+        if (dirtyFrom < 0) {
+            return;
         }
-        if (channel != null) {
-            channel.force(false);
-        }
-        if (syncDirectory) {
-            try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
-                directory.force(true);
+        syncsFollowStages = true;
+        if (sharesDatabaseDevice && currentDescriptor >= 0 && !grew) {
+            if (databaseDescriptor >= 0) {
+                DeviceWriteBack.start(databaseDescriptor);
             }
+            DeviceWriteBack.writeAndWait(currentDescriptor, dirtyFrom, dirtyTo - dirtyFrom);
+        } else {
+            current.force(false);
         }
+        dirtyFrom = -1;
+        grew = false;
     }
 
     /** Kafka holds every entry up to {@code lsn}: segments holding nothing newer are deleted. */
@@ -191,8 +243,6 @@ final class Outbox implements AutoCloseable {
         }
         pending.clear();
         pendingBytes = 0;
-        current = null;
-        currentFirstLsn = -1;
     }
 
     /** Bytes of entries not yet acknowledged. */
@@ -212,19 +262,100 @@ final class Outbox implements AutoCloseable {
             }
         }
         segments.replaceAll((first, channel) -> null);
-        current = null;
+        forgetCurrent();
     }
 
+    /**
+     * A new segment, preallocated with zeros and synced (file and directory) before any entry goes in. The previous
+     * segment's unsynced tail is synced first: the database sync only covers the current segment.
+     */
     private void startSegment(long firstLsn) throws IOException {
-        FileChannel channel = FileChannel.open(segmentPath(firstLsn), StandardOpenOption.CREATE, StandardOpenOption.READ,
+        if (current != null && dirtyFrom >= 0) {
+            current.force(false);
+        }
+        Path path = segmentPath(firstLsn);
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         FileChannel previous = segments.put(firstLsn, channel);
         if (previous != null && previous != channel) {
             previous.close();
         }
+        zeroFrom(channel, 0, SEGMENT_BYTES);
+        channel.force(true);
+        syncDirectory();
+        useAsCurrent(firstLsn, channel, 0, SEGMENT_BYTES);
+    }
+
+    private void useAsCurrent(long firstLsn, FileChannel channel, long appendAt, long allocatedBytes) throws IOException {
+        forgetCurrent();
         current = channel;
         currentFirstLsn = firstLsn;
-        directoryDirty = true;
+        end = appendAt;
+        allocated = allocatedBytes;
+        mappingArena = Arena.ofShared();
+        mapping = channel.map(FileChannel.MapMode.READ_WRITE, 0, allocatedBytes, mappingArena);
+        if (sharesDatabaseDevice) {
+            currentDescriptor = DeviceWriteBack.open(segmentPath(firstLsn));
+        }
+    }
+
+    private void forgetCurrent() {
+        if (mappingArena != null) {
+            mappingArena.close();
+        }
+        mappingArena = null;
+        mapping = null;
+        if (currentDescriptor >= 0) {
+            DeviceWriteBack.close(currentDescriptor);
+        }
+        currentDescriptor = -1;
+        current = null;
+        currentFirstLsn = -1;
+        end = 0;
+        allocated = 0;
+        dirtyFrom = -1;
+        grew = false;
+    }
+
+    private void write(FileChannel channel, ByteBuffer bytes, long position) throws IOException {
+        int length = bytes.remaining();
+        for (int written = 0; written < length; ) {
+            written += channel.write(bytes, position + written);
+        }
+        if (channel == current) {
+            dirty(position, position + length);
+        }
+    }
+
+    private void dirty(long from, long to) {
+        dirtyTo = dirtyFrom < 0 ? to : Math.max(dirtyTo, to);
+        dirtyFrom = dirtyFrom < 0 ? from : Math.min(dirtyFrom, from);
+        grew |= to > allocated;
+    }
+
+    /**
+     * Writes zeros over {@code [from, to)} where it is not zero already, extending the file if it is shorter.
+     *
+     * @return whether what the file held there was all zero
+     */
+    private boolean zeroFrom(FileChannel channel, long from, long to) throws IOException {
+        boolean wasZero = true;
+        long size = channel.size();
+        ByteBuffer chunk = ByteBuffer.allocate(ZEROS.length);
+        for (long position = from; position < to; position += ZEROS.length) {
+            int length = (int) Math.min(ZEROS.length, to - position);
+            int present = (int) Math.max(0, Math.min(length, size - position));
+            chunk.clear().limit(present);
+            while (chunk.hasRemaining() && channel.read(chunk, position + chunk.position()) > 0) {
+                // reads until the chunk is full
+            }
+            boolean zero = Arrays.equals(chunk.array(), 0, present, ZEROS, 0, present);
+            wasZero &= zero;
+            if (!zero || present < length) {
+                write(channel, ByteBuffer.wrap(ZEROS, 0, length), position);
+            }
+        }
+        return wasZero;
     }
 
     private FileChannel channel(long first) throws IOException {
@@ -238,6 +369,9 @@ final class Outbox implements AutoCloseable {
 
     private void deleteSegment(long first) {
         FileChannel channel = segments.remove(first);
+        if (first == currentFirstLsn) {
+            forgetCurrent();
+        }
         try {
             if (channel != null) {
                 channel.close();
@@ -246,9 +380,11 @@ final class Outbox implements AutoCloseable {
         } catch (IOException e) {
             log.warn("pagestream: deleting outbox segment {} in {} failed", first, dir, e);
         }
-        if (first == currentFirstLsn) {
-            current = null;
-            currentFirstLsn = -1;
+    }
+
+    private void syncDirectory() throws IOException {
+        try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+            directory.force(true);
         }
     }
 

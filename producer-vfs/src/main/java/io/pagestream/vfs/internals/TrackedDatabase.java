@@ -439,6 +439,11 @@ final class TrackedDatabase {
             chainChecksum = state == null ? JournalContract.EMPTY_CHECKSUM : state.checksum();
             verified = true;
         }
+        if (tx.headerAssumed && changedOutside(file, tx)) {
+            log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (its change counter moved on since the"
+                    + " last commit); this commit publishes a base entry", dbId, path);
+            forgetFileState();
+        }
         if (needsBase || tx.recovery) {
             return prepareWholeDatabase(file, tx, CommittedTransaction.Kind.BASE, early);
         }
@@ -542,6 +547,23 @@ final class TrackedDatabase {
     }
 
     /**
+     * Whether another writer changed the file after our last commit. SQLite reads the counter when a transaction
+     * takes its lock and writes it one higher with page 1 at commit, so a counter beyond that means it read one our
+     * last commit did not leave: another writer counted on from ours. (In exclusive locking mode SQLite's page 1 may
+     * carry an older counter than the one this VFS advanced in the file; no one else can write then.) The
+     * transaction then starts from the counter SQLite saw, so it is never written backwards.
+     */
+    private boolean changedOutside(OpenFile file, TransactionCapture tx) throws Throwable {
+        byte[] page1 = tx.postImages.containsKey(1) ? tx.postImages.get(1) : file.read(0, HEADER_BYTES);
+        int counter = changeCounter(page1);
+        if (counter - (tx.startChangeCounter + 1) <= 0) {
+            return false;
+        }
+        tx.startChangeCounter = counter - 1;
+        return true;
+    }
+
+    /**
      * The database size the header records (bytes 28..31), or -1 when SQLite's rule says not to trust it: the
      * version-valid-for number (bytes 92..95) must equal the change counter.
      */
@@ -610,12 +632,13 @@ final class TrackedDatabase {
     }
 
     /**
-     * Starts capturing a transaction. One read of the database header per transaction: its file change
-     * counter tells whether anyone wrote the file since our last commit, which keeps the cached page images
-     * and page count trustworthy.
+     * Starts capturing a transaction. After our own commit the header is known without reading it: whether anyone
+     * else wrote the file meanwhile shows in the change counter SQLite writes at this commit (see
+     * {@link #changedOutside}). Otherwise the header is read: its page size and change counter start the capture.
      */
     private TransactionCapture begin(OpenFile file, boolean recovery) throws Throwable {
-        byte[] header = file.read(0, HEADER_BYTES); // zeros past the end of a new, empty file
+        boolean known = verified && !recovery && expectedHeader != null;
+        byte[] header = known ? expectedHeader : file.read(0, HEADER_BYTES); // zeros past the end of a new, empty file
         int pageSize = PageChecksum.headerPageSize(header);
         if (!JournalContract.isValidPageSize(pageSize)) {
             pageSize = 0;
@@ -625,16 +648,13 @@ final class TrackedDatabase {
             if (!verified) {
                 verifyAgainstState(file, pageSize, file.size());
                 verified = true;
-            } else if (expectedHeader != null && !Arrays.equals(header, expectedHeader)) {
-                log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (its header differs from the last"
-                        + " commit's); the next commit publishes a base entry", dbId, path);
-                forgetFileState();
             }
             expectedHeader = header;
         }
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
         capture.startChangeCounter = changeCounter(header);
+        capture.headerAssumed = known;
         if (needsBase) {
             capture.switchToRewrite(); // the commit reads every page anyway: keep no images
         }

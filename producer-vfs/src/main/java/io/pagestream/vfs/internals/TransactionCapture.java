@@ -18,6 +18,8 @@ final class TransactionCapture {
     boolean rewrite;
     /** The file change counter (page 1, bytes 24..27) when the transaction began. */
     int startChangeCounter;
+    /** The header at start was taken from our last commit, not read: the commit checks it was not changed outside. */
+    boolean headerAssumed;
     /** The entry staged for this transaction before its commit point; null until then. */
     TrackedDatabase.Prepared prepared;
     final Map<Integer, byte[]> preImages = new HashMap<>();

@@ -34,9 +34,6 @@ public final class VfsBridge {
     private final String dbIdParameter;
     private final JournalPublisher publisher;
     private final CommitSettings commitSettings;
-    /** Syncs outboxes while SQLite syncs the database on the committing thread: the two fsyncs overlap. */
-    private final java.util.concurrent.ExecutorService outboxSyncs = java.util.concurrent.Executors.newCachedThreadPool(
-            Thread.ofPlatform().name("pagestream-outbox-sync-", 0).daemon(true).factory());
     private final CommitObserver observer;
     private final MemorySegment realVfs;
     private final MemorySegment realOpen;
@@ -96,7 +93,6 @@ public final class VfsBridge {
     /** Unregisters the VFS; connections must be closed first. */
     public void unregister() {
         sqlite.unregisterVfs(vfs);
-        outboxSyncs.shutdown();
         synchronized (DB_ID_PATHS) {
             for (TrackedDatabase db : databases.values()) {
                 db.stateFile.close();
@@ -167,7 +163,8 @@ public final class VfsBridge {
             log.error("pagestream: cannot open {}: {}", path, e.getMessage());
             return refuseOpened(real, handle);
         }
-        files.put(handle.address(), new OpenFile(handle, real, db));
+        int descriptor = DeviceWriteBack.sqliteDescriptor(handle, Path.of(path)).orElse(-1);
+        files.put(handle.address(), new OpenFile(handle, real, db, descriptor));
         handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
         return rc;
     }
@@ -294,38 +291,24 @@ public final class VfsBridge {
         }
     }
 
-    /** Syncs the database and, at the same time on another thread, the outbox entry staged for this commit. */
+    /** Syncs the database, and with it the outbox entry staged for this commit. */
     private int xSync(MemorySegment file, int flags) {
         OpenFile open = files.get(file.address());
-        java.util.concurrent.Future<?> outboxSync = null;
         try {
             if (open.db.outboxNeedsSync()) {
-                outboxSync = outboxSyncs.submit(() -> {
-                    open.db.outbox.sync();
-                    return null;
-                });
+                open.db.outbox.syncBeforeDatabaseSync(open.descriptor);
             }
         } catch (Throwable e) {
-            logQuietly("pagestream: starting the outbox sync failed", e);
+            // The entry would not survive a power cut: the commit must not happen.
+            logQuietly("pagestream: db " + open.db.dbId + ": syncing the outbox failed; the commit fails", e);
             return SqliteNative.SQLITE_IOERR_FSYNC;
         }
-        int rc;
         try {
-            rc = open.real.sync(open.file, flags);
+            return open.real.sync(open.file, flags);
         } catch (Throwable e) {
             logQuietly("pagestream: xSync failed", e);
-            rc = SqliteNative.SQLITE_IOERR_FSYNC;
+            return SqliteNative.SQLITE_IOERR_FSYNC;
         }
-        if (outboxSync != null) {
-            try {
-                outboxSync.get();
-            } catch (Throwable e) {
-                // The entry would not survive a power cut: the commit must not happen.
-                logQuietly("pagestream: db " + open.db.dbId + ": syncing the outbox failed; the commit fails", e);
-                return SqliteNative.SQLITE_IOERR_FSYNC;
-            }
-        }
-        return rc;
     }
 
     private int xLock(MemorySegment file, int level) {
