@@ -299,6 +299,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("num.partitions", "1");
         p.put("auto.create.topics.enable", "false");
         p.put("log.cleaner.dedupe.buffer.size", "4194304");
+        // A transaction's first record waits until the producer's previous transaction is complete; the broker checks
+        // again after this backoff (default 20 ms, growing to 100), which back-to-back transactions keep hitting.
+        p.put("add.partitions.to.txn.retry.backoff.ms", "1");
+        p.put("add.partitions.to.txn.retry.backoff.max.ms", "5");
 
         p.putAll(overrides);
         return p;

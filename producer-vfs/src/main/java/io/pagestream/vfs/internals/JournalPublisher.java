@@ -270,15 +270,16 @@ public final class JournalPublisher implements AutoCloseable {
 
     private void acknowledge(CommittedTransaction tx) {
         JournalEntry entry = tx.entry();
+        // A waiting synchronous COMMIT goes on first: recording the position may wait on the file system.
+        if (tx.sync() != null) {
+            tx.sync().published();
+        }
         try {
             tx.db().acknowledged(new WriterStateFile.State(tx.db().dbId, entry.getLsn(), entry.getPostChecksum(),
                     entry.getPageSize(), entry.getPageCount()));
         } catch (RuntimeException e) {
             log.error("pagestream: recording the position of db {} LSN {} failed", tx.db().dbId, entry.getLsn(), e);
         } finally {
-            if (tx.sync() != null) {
-                tx.sync().published();
-            }
             done(false);
         }
     }

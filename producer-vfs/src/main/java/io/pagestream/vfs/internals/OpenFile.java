@@ -11,6 +11,10 @@ final class OpenFile {
     final int descriptor;
     /** Lock level SQLite holds through this file (NONE 0 … EXCLUSIVE 4). */
     int lockLevel;
+    /** Flags of SQLite's last xSync of this file; 0 while it never synced it (synchronous=OFF). */
+    int lastSyncFlags;
+    /** The file was synced on SQLite's behalf and not written since: SQLite's own xSync has nothing left to do. */
+    boolean syncedAhead;
 
     OpenFile(MemorySegment file, RealMethods real, TrackedDatabase db, int descriptor) {
         this.file = file;

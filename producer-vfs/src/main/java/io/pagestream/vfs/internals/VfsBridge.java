@@ -164,6 +164,10 @@ public final class VfsBridge {
             return refuseOpened(real, handle);
         }
         int descriptor = DeviceWriteBack.sqliteDescriptor(handle, Path.of(path)).orElse(-1);
+        if (descriptor < 0) {
+            log.warn("pagestream: {}: no file descriptor found in SQLite's unixFile; commits wait for the outbox's"
+                    + " write to the device before SQLite's fsync starts the database's", path);
+        }
         files.put(handle.address(), new OpenFile(handle, real, db, descriptor));
         handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
         return rc;
@@ -263,6 +267,7 @@ public final class VfsBridge {
 
     private int xWrite(MemorySegment file, MemorySegment buffer, int amount, long offset) {
         OpenFile open = files.get(file.address());
+        open.syncedAhead = false;
         try {
             open.db.beforeWrite(open, buffer, amount, offset);
         } catch (Throwable e) {
@@ -278,6 +283,7 @@ public final class VfsBridge {
 
     private int xTruncate(MemorySegment file, long size) {
         OpenFile open = files.get(file.address());
+        open.syncedAhead = false;
         try {
             open.db.beforeTruncate(open, size);
         } catch (Throwable e) {
@@ -302,6 +308,11 @@ public final class VfsBridge {
             // The entry would not survive a power cut: the commit must not happen.
             logQuietly("pagestream: db " + open.db.dbId + ": syncing the outbox failed; the commit fails", e);
             return SqliteNative.SQLITE_IOERR_FSYNC;
+        }
+        open.lastSyncFlags = flags;
+        if (open.syncedAhead) {
+            open.syncedAhead = false;
+            return SqliteNative.SQLITE_OK;
         }
         try {
             return open.real.sync(open.file, flags);
@@ -356,6 +367,7 @@ public final class VfsBridge {
                     return refused;
                 }
             } else if (op == SqliteNative.SQLITE_FCNTL_SYNC) {
+                open.db.startDatabaseWriteBack(open);
                 int rc = stageBeforeSync(open);
                 if (rc != SqliteNative.SQLITE_OK) {
                     return rc;
