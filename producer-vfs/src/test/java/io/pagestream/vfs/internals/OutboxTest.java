@@ -108,6 +108,43 @@ class OutboxTest {
     }
 
     @Test
+    void entriesStagedWithoutSyncsGoThroughTheMappingAndReadBackTheSame() throws IOException {
+        long seed = System.nanoTime();
+        System.out.println("OutboxTest mapped seed=" + seed);
+        Random random = new Random(seed);
+        Path db = dir.resolve("e.db");
+        List<byte[]> payloads = new ArrayList<>();
+        try (Outbox outbox = new Outbox(db)) {
+            outbox.readAll();
+            for (int lsn = 1; lsn <= 3000; lsn++) {
+                byte[] payload = new byte[random.nextInt(20) == 0 ? random.nextInt(200_000) : random.nextInt(600)];
+                random.nextBytes(payload);
+                outbox.stage(lsn, payload);
+                if (random.nextInt(10) == 0) {
+                    outbox.unstage(lsn); // a rolled-back commit: the same LSN is staged again
+                    payload = new byte[random.nextInt(300)];
+                    random.nextBytes(payload);
+                    outbox.stage(lsn, payload);
+                }
+                payloads.add(payload);
+                if (lsn == 1500) {
+                    outbox.syncBeforeDatabaseSync(-1); // synchronous switched on for a while
+                    assertThat(outbox.commitsAreSynced()).isTrue();
+                }
+            }
+            assertThat(outbox.commitsAreSynced()).isFalse();
+        }
+        try (Outbox reopened = new Outbox(db)) {
+            List<Outbox.Staged> staged = reopened.readAll();
+            assertThat(staged).extracting(Outbox.Staged::lsn).containsExactlyElementsOf(
+                    java.util.stream.LongStream.rangeClosed(1, payloads.size()).boxed().toList());
+            for (int i = 0; i < staged.size(); i++) {
+                assertThat(staged.get(i).payload()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
+            }
+        }
+    }
+
+    @Test
     void clearDeletesEverySegmentAndStagingStartsAFreshOne() throws IOException {
         Path db = dir.resolve("d.db");
         try (Outbox outbox = new Outbox(db)) {
