@@ -16,6 +16,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,7 @@ final class DeviceWriteBack {
     private static final int O_RDONLY_CLOEXEC = 0x80000;
     /** {@code int h} in SQLite's unixFile, after three pointers (pMethod, pVfs, pInode). */
     private static final long UNIX_FILE_DESCRIPTOR = 24;
+    private static final Set<String> IN_PLACE_FILE_SYSTEMS = Set.of("ext4", "xfs");
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -51,10 +53,16 @@ final class DeviceWriteBack {
         return SYNC_FILE_RANGE != null && OPEN != null && CLOSE != null;
     }
 
-    /** Whether two paths are on one device, so one device cache flush covers writes to both. */
-    static boolean sameDevice(Path a, Path b) {
+    /**
+     * Whether a device cache flush issued for files in {@code b} makes blocks written back for a preallocated file in
+     * {@code a} durable: one device, and a file system that overwrites allocated blocks in place (ext4, xfs). A
+     * copy-on-write or log-structured one (btrfs, zfs, f2fs…) writes an overwrite elsewhere, which needs that
+     * file's own metadata committed.
+     */
+    static boolean flushCovers(Path a, Path b) {
         try {
-            return Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"));
+            return Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"))
+                    && IN_PLACE_FILE_SYSTEMS.contains(Files.getFileStore(a).type());
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return false;
         }

@@ -92,7 +92,7 @@ final class Outbox implements AutoCloseable {
         } catch (IOException | NumberFormatException e) {
             throw new PagestreamException("cannot open the outbox " + dir + ": " + e.getMessage(), e);
         }
-        this.sharesDatabaseDevice = DeviceWriteBack.available() && DeviceWriteBack.sameDevice(dir, dir.getParent());
+        this.sharesDatabaseDevice = DeviceWriteBack.available() && DeviceWriteBack.flushCovers(dir, dir.getParent());
     }
 
     Path directory() {

@@ -35,10 +35,13 @@ class DeviceWriteBackTest {
     }
 
     @Test
-    void pathsInOneDirectoryShareADevice() throws IOException {
+    void oneFlushCoversPathsOnOneDeviceOfAnInPlaceFileSystemOnly() throws IOException {
         Path sub = Files.createDirectories(dir.resolve("sub"));
-        assertThat(DeviceWriteBack.sameDevice(dir, sub)).isTrue();
-        assertThat(DeviceWriteBack.sameDevice(dir, Path.of("/proc"))).isFalse();
+        boolean inPlace = java.util.Set.of("ext4", "xfs").contains(Files.getFileStore(dir).type());
+        assertThat(DeviceWriteBack.flushCovers(sub, dir)).as("same directory tree, %s", Files.getFileStore(dir).type())
+                .isEqualTo(inPlace);
+        assertThat(DeviceWriteBack.flushCovers(dir, Path.of("/proc"))).as("another device").isFalse();
+        assertThat(DeviceWriteBack.flushCovers(Path.of("/proc"), Path.of("/proc/self"))).as("procfs").isFalse();
     }
 
     @Test
