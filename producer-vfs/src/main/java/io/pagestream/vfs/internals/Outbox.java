@@ -181,11 +181,6 @@ final class Outbox implements AutoCloseable {
         pendingBytes += bytes;
     }
 
-    /** Whether SQLite synced the database after the last staged entries (synchronous is above OFF). */
-    synchronized boolean commitsAreSynced() {
-        return syncsFollowStages && dirtyFrom < 0;
-    }
-
     /** Whether entries were staged since the last sync. */
     synchronized boolean needsSync() {
         return dirtyFrom >= 0;

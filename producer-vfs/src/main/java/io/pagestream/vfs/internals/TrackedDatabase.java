@@ -253,20 +253,6 @@ final class TrackedDatabase {
         return !settings.sync() && outbox.needsSync();
     }
 
-    /**
-     * SQLITE_FCNTL_SYNC, when commits are being synced: starts writing the transaction's pages to the device, so that
-     * happens while the entry is built, not afterwards inside SQLite's fsync.
-     */
-    void startDatabaseWriteBack(OpenFile file) {
-        if (file.descriptor >= 0 && !settings.sync() && outbox.commitsAreSynced()) {
-            try {
-                DeviceWriteBack.start(file.descriptor);
-            } catch (IOException e) {
-                log.debug("pagestream: db {}: starting write-back failed; the fsync writes the pages instead", dbId, e);
-            }
-        }
-    }
-
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
     synchronized void chunkSizeSet() {
         sizeFromFile = true;

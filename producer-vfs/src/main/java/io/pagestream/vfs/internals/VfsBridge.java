@@ -367,7 +367,6 @@ public final class VfsBridge {
                     return refused;
                 }
             } else if (op == SqliteNative.SQLITE_FCNTL_SYNC) {
-                open.db.startDatabaseWriteBack(open);
                 int rc = stageBeforeSync(open);
                 if (rc != SqliteNative.SQLITE_OK) {
                     return rc;
