@@ -63,6 +63,11 @@ final class TrackedDatabase {
     private long committedPages = -1;
     private boolean sizeFromFile;
     private final PageCache cache = new PageCache(PAGE_CACHE_BYTES);
+    /**
+     * Pages a rolled-back transaction left different from the chain, with their images in the chain: SQLite does not
+     * journal a free page it hands out again, so a rollback does not restore it. The next entry carries them.
+     */
+    private final Map<Integer, byte[]> unrestored = new HashMap<>();
     private volatile boolean needsBase;
     /** Set by the publisher when another writer claimed this db id. */
     private volatile WriterFencedException fencedBy;
@@ -130,9 +135,11 @@ final class TrackedDatabase {
                 if (capture == current) {
                     capture = null;
                     unprepare(current);
-                    if (!needsBase && !restored(current)) {
-                        // A rollback that did not restore every page (journal_mode=OFF reached through an attached
-                        // database): the file no longer matches the chain.
+                    // SQLite's counter may have run ahead in pages it spilled: the next transaction reads the header.
+                    expectedHeader = null;
+                    if (!needsBase && !keepUnrestored(current)) {
+                        // Pages changed with no image to go back to (journal_mode=OFF reached through an attached
+                        // database, or a write off the page grid): the file no longer matches the chain.
                         log.warn("pagestream: db {} ({}): a rolled-back transaction left pages changed; the next commit"
                                 + " publishes a base entry", dbId, path);
                         forgetFileState();
@@ -142,19 +149,36 @@ final class TrackedDatabase {
         }
     }
 
-    /** Whether a rolled-back transaction left every page it wrote as it was. */
-    private static boolean restored(TransactionCapture tx) {
-        if (tx.rewrite) {
-            return false; // no page images kept: cannot tell
-        }
+    /**
+     * After a rollback: remembers which pages the file now holds differently from the chain, with their chain images
+     * (a page carried from an earlier rollback and not written since is still different).
+     *
+     * @return false when that cannot be told (no images kept, or a page the chain does not have)
+     */
+    private boolean keepUnrestored(TransactionCapture tx) {
         if (tx.recovery) {
             return true; // hot-journal playback restores the committed pages by construction
         }
-        for (Map.Entry<Integer, byte[]> page : tx.postImages.entrySet()) {
-            if (!Arrays.equals(tx.preImages.get(page.getKey()), page.getValue())) {
-                return false;
+        if (tx.rewrite) {
+            return false;
+        }
+        Map<Integer, byte[]> left = new HashMap<>();
+        for (Map.Entry<Integer, byte[]> page : tx.preImages.entrySet()) {
+            byte[] now = tx.postImages.get(page.getKey());
+            boolean differs = now == null ? unrestored.containsKey(page.getKey()) : !Arrays.equals(page.getValue(), now);
+            if (differs) {
+                if (page.getValue() == null) {
+                    return false;
+                }
+                left.put(page.getKey(), page.getValue());
             }
         }
+        if (!left.isEmpty()) {
+            log.info("pagestream: db {} ({}): a rolled-back transaction left {} reused free page(s) changed; the next"
+                    + " commit carries them", dbId, path, left.size());
+        }
+        unrestored.clear();
+        unrestored.putAll(left);
         return true;
     }
 
@@ -170,6 +194,7 @@ final class TrackedDatabase {
     /** The file may differ from what the chain describes: rebase, and trust nothing cached about it. */
     private void forgetFileState() {
         needsBase = true;
+        unrestored.clear();
         committedPages = -1;
         expectedHeader = null;
         cache.clear();
@@ -193,7 +218,11 @@ final class TrackedDatabase {
         if (!capturePreImage(tx, file, pgno)) {
             return;
         }
-        tx.postImages.put(pgno, RealMethods.copyOf(buffer.reinterpret(amount), amount));
+        byte[] post = RealMethods.copyOf(buffer.reinterpret(amount), amount);
+        if (pgno == 1 && tx.firstPage1Counter == null) {
+            tx.firstPage1Counter = changeCounter(post);
+        }
+        tx.postImages.put(pgno, post);
         tx.pages = Math.max(tx.pages, pgno);
     }
 
@@ -564,14 +593,14 @@ final class TrackedDatabase {
 
     /**
      * Whether another writer changed the file after our last commit. SQLite reads the counter when a transaction
-     * takes its lock and writes it one higher with page 1 at commit, so a counter beyond that means it read one our
-     * last commit did not leave: another writer counted on from ours. (In exclusive locking mode SQLite's page 1 may
-     * carry an older counter than the one this VFS advanced in the file; no one else can write then.) The
-     * transaction then starts from the counter SQLite saw, so it is never written backwards.
+     * takes its lock and writes it one higher the first time it writes page 1 (every later write of page 1 in the same
+     * transaction, when the cache spills, counts on), so a first counter beyond that means it read one our last
+     * commit did not leave: another writer counted on from ours. (In exclusive locking mode SQLite's page 1 may carry
+     * an older counter than the one this VFS advanced in the file; no one else can write then.) The transaction then
+     * starts from the counter SQLite saw, so it is never written backwards.
      */
     private boolean changedOutside(OpenFile file, TransactionCapture tx) throws Throwable {
-        byte[] page1 = tx.postImages.containsKey(1) ? tx.postImages.get(1) : file.read(0, HEADER_BYTES);
-        int counter = changeCounter(page1);
+        int counter = tx.firstPage1Counter != null ? tx.firstPage1Counter : changeCounter(file.read(0, HEADER_BYTES));
         if (counter - (tx.startChangeCounter + 1) <= 0) {
             return false;
         }
@@ -609,6 +638,7 @@ final class TrackedDatabase {
             }
         }
         committedPages = pageCount;
+        unrestored.clear(); // a diff entry carried them (as pages it changed or truncated); a whole-database one too
         lastLsn = entry.getLsn();
         chainChecksum = entry.getPostChecksum();
         byte[] first = prepared.post().get(1);
@@ -673,6 +703,9 @@ final class TrackedDatabase {
         capture.headerAssumed = known;
         if (needsBase) {
             capture.switchToRewrite(); // the commit reads every page anyway: keep no images
+        } else if (!recovery) {
+            // Their images in the chain are their pre-images, whatever the file holds: the entry carries them back.
+            capture.preImages.putAll(unrestored);
         }
         return capture;
     }

@@ -20,6 +20,11 @@ final class TransactionCapture {
     int startChangeCounter;
     /** The header at start was taken from our last commit, not read: the commit checks it was not changed outside. */
     boolean headerAssumed;
+    /**
+     * The change counter in SQLite's first write of page 1 in this transaction (the counter it read at the start, plus
+     * one), or null while it has not written page 1. Later writes of page 1 in the same transaction count on.
+     */
+    Integer firstPage1Counter;
     /** The entry staged for this transaction before its commit point; null until then. */
     TrackedDatabase.Prepared prepared;
     final Map<Integer, byte[]> preImages = new HashMap<>();
