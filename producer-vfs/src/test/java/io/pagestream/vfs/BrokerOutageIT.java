@@ -3,7 +3,6 @@ package io.pagestream.vfs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
-import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,11 +79,7 @@ class BrokerOutageIT {
             assertThat(vfs.failedEntries()).isZero();
         }
         try {
-            List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
-                    .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
-            JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replica")));
-            replay.applyAll(records, (entry, file) -> { });
-            JournalReplay.Replica replica = replay.replica("outage.db");
+            JournalReplay.Replica replica = KafkaJournal.replay(broker.bootstrapServers(), topic, dir.resolve("replica"), "outage.db");
             List<Long> lsns = replica.entries.stream().map(JournalEntry::getLsn).toList();
             assertThat(lsns).as("every entry once, in order")
                     .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, commits.get() + 1).boxed().toList());

@@ -2,6 +2,7 @@ package io.pagestream.vfs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.PagestreamConfigException;
@@ -176,7 +177,12 @@ class ConfigAndPublishFailureTest {
                 assertThat(rs.getInt(1)).as("a refused commit rolled back").isEqualTo(committed - 1);
             }
             brokerBack.countDown();
-            s.execute("insert into t values (1000, 'after')");
+            // Room comes back once the stalled batch is acknowledged; until then the fail policy refuses (and rolls back).
+            await().atMost(Duration.ofSeconds(10)).ignoreException(SQLException.class)
+                    .until(() -> {
+                        s.execute("insert into t values (1000, 'after')");
+                        return true;
+                    });
             committed++;
             assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
             assertThat(vfs.failedEntries()).isZero();

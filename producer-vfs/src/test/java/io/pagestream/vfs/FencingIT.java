@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.pagestream.broker.KafkaBrokerExtension;
-import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -74,11 +73,7 @@ class FencingIT {
                     .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_READONLY");
         }
 
-        List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
-                .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
-        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replica")));
-        replay.applyAll(records, (entry, file) -> { });
-        JournalReplay.Replica replica = replay.replica("orders.db");
+        JournalReplay.Replica replica = KafkaJournal.replay(broker.bootstrapServers(), topic, dir.resolve("replica"), "orders.db");
         List<Long> lsns = replica.entries.stream().map(JournalEntry::getLsn).toList();
         assertThat(lsns).as("one chain, no gap, no entry twice")
                 .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, lsns.size()).boxed().toList());

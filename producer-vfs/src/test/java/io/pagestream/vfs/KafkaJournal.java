@@ -1,6 +1,10 @@
 package io.pagestream.vfs;
 
+import io.pagestream.schemas.JournalRecord;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +25,15 @@ final class KafkaJournal {
     }
 
     private KafkaJournal() {}
+
+    /** The journal read as {@link #readAll} does and applied to a new replica in {@code dir}, each entry verified. */
+    static JournalReplay.Replica replay(String bootstrapServers, String topic, Path dir, String dbId) throws IOException {
+        List<JournalRecord> records = readAll(bootstrapServers, topic).stream()
+                .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
+        JournalReplay replay = new JournalReplay(Files.createDirectories(dir));
+        replay.applyAll(records, (entry, file) -> { });
+        return replay.replica(dbId);
+    }
 
     static List<Record> readAll(String bootstrapServers, String topic) {
         Properties props = new Properties();

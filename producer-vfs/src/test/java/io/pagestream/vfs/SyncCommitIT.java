@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.schemas.JournalContract;
-import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,11 +63,7 @@ class SyncCommitIT {
                 s.execute("insert into t(v) values ('after Kafka came back')");
                 assertThat(vfs.flush(Duration.ofSeconds(30))).isTrue();
             }
-            List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
-                    .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
-            JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replica")));
-            replay.applyAll(records, (entry, file) -> { });
-            JournalReplay.Replica replica = replay.replica("sync.db");
+            JournalReplay.Replica replica = KafkaJournal.replay(broker.bootstrapServers(), topic, dir.resolve("replica"), "sync.db");
             List<Long> lsns = replica.entries.stream().map(JournalEntry::getLsn).toList();
             assertThat(lsns).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, lsns.size()).boxed().toList());
             assertThat(Files.readAllBytes(replica.file)).isEqualTo(Files.readAllBytes(db));

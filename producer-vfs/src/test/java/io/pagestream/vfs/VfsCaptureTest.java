@@ -62,10 +62,7 @@ class VfsCaptureTest {
         int commits = 0;
         try (Harness h = new Harness()) {
             try (Connection c = h.connect(db)) {
-                if (exclusive) {
-                    assertThat(queryString(c, "PRAGMA locking_mode=EXCLUSIVE")).isEqualToIgnoringCase("exclusive");
-                }
-                assertThat(queryString(c, "PRAGMA journal_mode=" + mode)).isEqualToIgnoringCase(mode);
+                useModes(c, mode, exclusive);
                 exec(c, "CREATE TABLE customer(id INTEGER PRIMARY KEY, name TEXT NOT NULL, balance INTEGER)");
                 commits++;
                 exec(c, "CREATE TABLE item(id INTEGER PRIMARY KEY, customer_id INTEGER, payload BLOB)");
@@ -174,10 +171,7 @@ class VfsCaptureTest {
         Path db = dir.resolve("reuse.db");
         try (Harness h = new Harness()) {
             try (Connection c = h.connect(db)) {
-                if (exclusive) {
-                    assertThat(queryString(c, "PRAGMA locking_mode=EXCLUSIVE")).isEqualToIgnoringCase("exclusive");
-                }
-                assertThat(queryString(c, "PRAGMA journal_mode=" + mode)).isEqualToIgnoringCase(mode);
+                useModes(c, mode, exclusive);
                 exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, tag TEXT, b BLOB)"); // LSN 1
                 tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120)"
                         + " INSERT INTO t(id, tag, b) SELECT i, 'committed', randomblob(3000) FROM n"); // LSN 2
@@ -214,10 +208,7 @@ class VfsCaptureTest {
         Path db = dir.resolve("spill.db");
         try (Harness h = new Harness()) {
             try (Connection c = h.connect(db)) {
-                if (exclusive) {
-                    assertThat(queryString(c, "PRAGMA locking_mode=EXCLUSIVE")).isEqualToIgnoringCase("exclusive");
-                }
-                assertThat(queryString(c, "PRAGMA journal_mode=" + mode)).isEqualToIgnoringCase(mode);
+                useModes(c, mode, exclusive);
                 exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, tag TEXT, b BLOB)"); // LSN 1
                 tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)"
                         + " INSERT INTO t(id, tag, b) SELECT i, 'committed', randomblob(1500) FROM n"); // LSN 2
@@ -933,6 +924,13 @@ class VfsCaptureTest {
                 }
             }).isInstanceOf(SQLException.class);
         }
+    }
+
+    private static void useModes(Connection c, String journalMode, boolean exclusive) throws SQLException {
+        if (exclusive) {
+            assertThat(queryString(c, "PRAGMA locking_mode=EXCLUSIVE")).isEqualToIgnoringCase("exclusive");
+        }
+        assertThat(queryString(c, "PRAGMA journal_mode=" + journalMode)).isEqualToIgnoringCase(journalMode);
     }
 
     private static void runToCompletion(Connection c, String sql) throws SQLException {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pagestream.broker.KafkaBrokerExtension;
-import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -102,11 +101,7 @@ class WriterCrashIT {
 
     /** The journal read with read_committed and applied to a new replica, each entry verified. */
     private JournalReplay.Replica replay(String topic, String name) throws IOException {
-        List<JournalRecord> records = KafkaJournal.readAll(broker.bootstrapServers(), topic).stream()
-                .map(r -> new JournalRecord(r.key(), r.value(), List.of())).toList();
-        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve(name)));
-        replay.applyAll(records, (entry, file) -> { });
-        return replay.replica("crash.db");
+        return KafkaJournal.replay(broker.bootstrapServers(), topic, dir.resolve(name), "crash.db");
     }
 
     private static Set<String> ledger(Path file) throws java.sql.SQLException {

@@ -108,10 +108,12 @@ final class Outbox implements AutoCloseable {
         pending.clear();
         pendingBytes = 0;
         try {
+            long appendAt = 0;
+            long size = 0;
             for (Long first : new ArrayList<>(segments.keySet())) {
                 FileChannel channel = channel(first);
                 long position = 0;
-                long size = channel.size();
+                size = channel.size();
                 ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER);
                 while (position + RECORD_HEADER <= size) {
                     header.clear();
@@ -138,7 +140,10 @@ final class Outbox implements AutoCloseable {
                 }
                 // What the dead process wrote may still be only in the page cache: durable before anything relies on it.
                 channel.force(true);
-                useAsCurrent(first, channel, position, size);
+                appendAt = position;
+            }
+            if (!segments.isEmpty()) {
+                useAsCurrent(segments.lastKey(), channel(segments.lastKey()), appendAt, size);
             }
             syncDirectory();
         } catch (IOException e) {

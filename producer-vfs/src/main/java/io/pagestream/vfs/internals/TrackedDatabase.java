@@ -57,7 +57,7 @@ final class TrackedDatabase {
     private volatile TransactionCapture capture;
     private boolean verified;
     private long lastLsn;
-    /** Database header (first 100 bytes) after our last commit; another writer changes it (change counter). */
+    /** Database header (first 100 bytes) after our last commit; null when it must be read (first use, outside change, rollback). */
     private byte[] expectedHeader;
     /** Size in pages after our last commit; -1 when unknown (first use, outside change, recovery). */
     private long committedPages = -1;
@@ -135,7 +135,8 @@ final class TrackedDatabase {
                 if (capture == current) {
                     capture = null;
                     unprepare(current);
-                    // SQLite's counter may have run ahead in pages it spilled: the next transaction reads the header.
+                    // After a rollback that spilled page 1, SQLite counts on from the spilled counter, not from the
+                    // restored file's: the next transaction reads the header rather than assume it.
                     expectedHeader = null;
                     if (!needsBase && !keepUnrestored(current)) {
                         // Pages changed with no image to go back to (journal_mode=OFF reached through an attached
@@ -201,6 +202,7 @@ final class TrackedDatabase {
     }
 
     synchronized void beforeWrite(OpenFile file, MemorySegment buffer, int amount, long offset) throws Throwable {
+        file.syncedAhead = false;
         TransactionCapture tx = capture != null ? capture : begin(file, false);
         unprepare(tx); // written after its entry was staged (rolled back in exclusive mode, then written again)
         if (tx.rewrite) {
@@ -227,6 +229,7 @@ final class TrackedDatabase {
     }
 
     synchronized void beforeTruncate(OpenFile file, long size) throws Throwable {
+        file.syncedAhead = false;
         TransactionCapture tx = capture != null ? capture : begin(file, false);
         // The commit's own shrink, after its entry was staged, is the size the entry already carries.
         if (tx.prepared != null && (tx.prepared.committed() == null || size != tx.prepared.committedBytes())) {
@@ -275,11 +278,19 @@ final class TrackedDatabase {
     }
 
     /**
-     * Whether SQLite's sync of the database must sync the outbox too: not in sync mode, where Kafka acknowledged the
-     * entry before the sync, so it is durable there.
+     * SQLite syncs the database: the entry staged for this commit becomes durable with it (not in sync mode, where
+     * Kafka already holds it), and a sync already done while Kafka took the entry is not done again.
      */
-    boolean outboxNeedsSync() {
-        return !settings.sync() && outbox.needsSync();
+    int sync(OpenFile file, int flags) throws Throwable {
+        if (!settings.sync() && outbox.needsSync()) {
+            outbox.syncBeforeDatabaseSync(file.descriptor);
+        }
+        file.lastSyncFlags = flags;
+        if (file.syncedAhead) {
+            file.syncedAhead = false;
+            return SqliteNative.SQLITE_OK;
+        }
+        return file.real.sync(file.file, flags);
     }
 
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
@@ -679,7 +690,7 @@ final class TrackedDatabase {
 
     /**
      * Starts capturing a transaction. After our own commit the header is known without reading it: whether anyone
-     * else wrote the file meanwhile shows in the change counter SQLite writes at this commit (see
+     * else wrote the file meanwhile shows in the change counter of SQLite's first write of page 1 (see
      * {@link #changedOutside}). Otherwise the header is read: its page size and change counter start the capture.
      */
     private TransactionCapture begin(OpenFile file, boolean recovery) throws Throwable {

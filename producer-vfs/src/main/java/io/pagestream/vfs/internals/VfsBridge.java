@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.PagestreamConfig;
+import io.pagestream.vfs.WriterFencedException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -15,6 +16,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,9 +107,9 @@ public final class VfsBridge {
     }
 
     /** Why a database of this VFS no longer publishes, if another writer fenced it. */
-    public java.util.Optional<io.pagestream.vfs.WriterFencedException> fencedBy(String dbId) {
+    public Optional<WriterFencedException> fencedBy(String dbId) {
         return databases.values().stream().filter(db -> db.dbId.equals(dbId)).map(TrackedDatabase::fencedBy)
-                .filter(java.util.Objects::nonNull).findFirst();
+                .filter(Objects::nonNull).findFirst();
     }
 
     private MemorySegment stub(String method, FunctionDescriptor descriptor) {
@@ -190,10 +193,6 @@ public final class VfsBridge {
         return SqliteNative.SQLITE_CANTOPEN;
     }
 
-    /**
-     * One path per db id in the whole process (a db id names one LSN chain), one tracked database per path in this
-     * VFS; the state file's lock keeps a path to one VFS and one process.
-     */
     /** The VFS's commit settings, with the commit mode the database's URI may set. */
     private CommitSettings commitSettings(MemorySegment zName) {
         String mode = sqlite.uriParameter(zName, commitModeParameterName);
@@ -208,6 +207,10 @@ public final class VfsBridge {
         };
     }
 
+    /**
+     * One path per db id in the whole process (a db id names one LSN chain), one tracked database per path in this
+     * VFS; the state file's lock keeps a path to one VFS and one process.
+     */
     private TrackedDatabase track(String path, String dbId, CommitSettings settings) {
         synchronized (DB_ID_PATHS) {
             TrackedDatabase existing = databases.get(path);
@@ -267,7 +270,6 @@ public final class VfsBridge {
 
     private int xWrite(MemorySegment file, MemorySegment buffer, int amount, long offset) {
         OpenFile open = files.get(file.address());
-        open.syncedAhead = false;
         try {
             open.db.beforeWrite(open, buffer, amount, offset);
         } catch (Throwable e) {
@@ -283,7 +285,6 @@ public final class VfsBridge {
 
     private int xTruncate(MemorySegment file, long size) {
         OpenFile open = files.get(file.address());
-        open.syncedAhead = false;
         try {
             open.db.beforeTruncate(open, size);
         } catch (Throwable e) {
@@ -297,27 +298,13 @@ public final class VfsBridge {
         }
     }
 
-    /** Syncs the database, and with it the outbox entry staged for this commit. */
     private int xSync(MemorySegment file, int flags) {
         OpenFile open = files.get(file.address());
         try {
-            if (open.db.outboxNeedsSync()) {
-                open.db.outbox.syncBeforeDatabaseSync(open.descriptor);
-            }
+            return open.db.sync(open, flags);
         } catch (Throwable e) {
-            // The entry would not survive a power cut: the commit must not happen.
-            logQuietly("pagestream: db " + open.db.dbId + ": syncing the outbox failed; the commit fails", e);
-            return SqliteNative.SQLITE_IOERR_FSYNC;
-        }
-        open.lastSyncFlags = flags;
-        if (open.syncedAhead) {
-            open.syncedAhead = false;
-            return SqliteNative.SQLITE_OK;
-        }
-        try {
-            return open.real.sync(open.file, flags);
-        } catch (Throwable e) {
-            logQuietly("pagestream: xSync failed", e);
+            // Also when the outbox could not be synced: the entry would not survive a power cut, so no commit.
+            logQuietly("pagestream: db " + open.db.dbId + ": xSync failed; the commit fails", e);
             return SqliteNative.SQLITE_IOERR_FSYNC;
         }
     }

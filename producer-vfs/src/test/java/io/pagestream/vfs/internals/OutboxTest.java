@@ -25,9 +25,7 @@ class OutboxTest {
 
     @Test
     void stagedEntriesReadBackInOrderAcrossSegmentsAndReopening() throws IOException {
-        long seed = System.nanoTime();
-        System.out.println("OutboxTest seed=" + seed);
-        Random random = new Random(seed);
+        Random random = seeded("segments");
         Path db = dir.resolve("a.db");
         List<byte[]> payloads = new ArrayList<>();
         try (Outbox outbox = new Outbox(db)) {
@@ -45,12 +43,7 @@ class OutboxTest {
         }
         assertThat(segmentCount(db)).isGreaterThan(2);
         try (Outbox reopened = new Outbox(db)) {
-            List<Outbox.Staged> staged = reopened.readAll();
-            assertThat(staged).hasSize(payloads.size());
-            for (int i = 0; i < staged.size(); i++) {
-                assertThat(staged.get(i).lsn()).isEqualTo(i + 1);
-                assertThat(staged.get(i).payload()).isEqualTo(payloads.get(i));
-            }
+            assertReadsBack(reopened, payloads);
             reopened.acknowledged(59);
             assertThat(segmentCount(db)).isEqualTo(1);
             // The segment holding LSN 60 stays whole; the caller skips what Kafka has.
@@ -109,9 +102,7 @@ class OutboxTest {
 
     @Test
     void entriesStagedWithoutSyncsGoThroughTheMappingAndReadBackTheSame() throws IOException {
-        long seed = System.nanoTime();
-        System.out.println("OutboxTest mapped seed=" + seed);
-        Random random = new Random(seed);
+        Random random = seeded("mapped");
         Path db = dir.resolve("e.db");
         List<byte[]> payloads = new ArrayList<>();
         try (Outbox outbox = new Outbox(db)) {
@@ -135,12 +126,7 @@ class OutboxTest {
             assertThat(outbox.needsSync()).isTrue();
         }
         try (Outbox reopened = new Outbox(db)) {
-            List<Outbox.Staged> staged = reopened.readAll();
-            assertThat(staged).extracting(Outbox.Staged::lsn).containsExactlyElementsOf(
-                    java.util.stream.LongStream.rangeClosed(1, payloads.size()).boxed().toList());
-            for (int i = 0; i < staged.size(); i++) {
-                assertThat(staged.get(i).payload()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
-            }
+            assertReadsBack(reopened, payloads);
         }
     }
 
@@ -158,6 +144,22 @@ class OutboxTest {
         }
         try (Outbox outbox = new Outbox(db)) {
             assertThat(outbox.readAll()).extracting(Outbox.Staged::lsn).containsExactly(7L);
+        }
+    }
+
+    private static Random seeded(String test) {
+        long seed = System.nanoTime();
+        System.out.println("OutboxTest " + test + " seed=" + seed);
+        return new Random(seed);
+    }
+
+    /** The outbox holds LSN 1, 2, … with exactly these payloads. */
+    private static void assertReadsBack(Outbox outbox, List<byte[]> payloads) {
+        List<Outbox.Staged> staged = outbox.readAll();
+        assertThat(staged).extracting(Outbox.Staged::lsn).containsExactlyElementsOf(
+                java.util.stream.LongStream.rangeClosed(1, payloads.size()).boxed().toList());
+        for (int i = 0; i < staged.size(); i++) {
+            assertThat(staged.get(i).payload()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
         }
     }
 
