@@ -529,7 +529,7 @@ final class TrackedDatabase {
             // Page-grid writes and truncations determine the size; ask the file only when something else may have.
             pageCount = sizeFromFile ? file.size() / pageSize : tx.pages;
         }
-        Map<Integer, byte[]> pre = new HashMap<>(tx.preImages);
+        Map<Integer, byte[]> pre = tx.preImages;
         Map<Integer, byte[]> post = new TreeMap<>(tx.postImages);
         // Pages captured as pre-images but not rewritten (truncated, then regrown) and holes past the old end.
         for (Integer pgno : pre.keySet()) {
@@ -551,7 +551,7 @@ final class TrackedDatabase {
         if (pageCount >= 1) {
             byte[] page1 = post.getOrDefault(1, first); // not in post: unwritten or unchanged, as the file holds it
             if (changeCounter(page1) != tx.startChangeCounter + 1) {
-                pre.putIfAbsent(1, page1.clone()); // not written by SQLite: the file still holds the start image
+                pre.putIfAbsent(1, page1.clone()); // not written by SQLite: the file holds the start image
                 post.put(1, advanceChangeCounter(file, page1, tx.startChangeCounter));
             }
         }
