@@ -19,10 +19,13 @@ final class EntryBuilder {
      * @param pre DIFF: the images at transaction start of the pages in {@code post} (null value: the page did not
      *     exist) and of truncated pages; empty for BASE and REWRITE, whose {@code post} is every page
      * @param preChecksum the checksum after the previous entry of this database
+     * @param known where the hashes of pre-images that an earlier entry carried as post-images are remembered
+     * @param postHashes receives the page hash of every image in {@code post}
      * @return the entry; its post-checksum is the chain's new checksum
      */
     static JournalEntry build(String dbId, long lsn, CommittedTransaction.Kind kind, int pageSize, int pageCount,
-            long commitTimeMillis, Map<Integer, byte[]> pre, Map<Integer, byte[]> post, long preChecksum) {
+            long commitTimeMillis, Map<Integer, byte[]> pre, Map<Integer, byte[]> post, long preChecksum, PageCache known,
+            Map<Integer, Long> postHashes) {
         List<PageDelta> deltas = new ArrayList<>(post.size());
         // Whole-database entries carry no pre-images: every page is new against the empty database.
         long checksum = kind == CommittedTransaction.Kind.DIFF ? preChecksum : JournalContract.EMPTY_CHECKSUM;
@@ -31,15 +34,17 @@ final class EntryBuilder {
             byte[] postImage = page.getValue();
             byte[] preImage = pre.get(pgno);
             if (preImage != null) {
-                checksum ^= PageChecksum.of(pgno, preImage);
+                checksum ^= known.hash(pgno, preImage);
             }
-            checksum ^= PageChecksum.of(pgno, postImage);
+            long postHash = PageChecksum.of(pgno, postImage);
+            postHashes.put(pgno, postHash);
+            checksum ^= postHash;
             deltas.add(PageDiff.encode(pgno, preImage, postImage));
         }
         // Pages the transaction truncated away leave the checksum.
         for (Map.Entry<Integer, byte[]> page : pre.entrySet()) {
             if (page.getKey() > pageCount && page.getValue() != null) {
-                checksum ^= PageChecksum.of(page.getKey(), page.getValue());
+                checksum ^= known.hash(page.getKey(), page.getValue());
             }
         }
         boolean base = kind == CommittedTransaction.Kind.BASE;

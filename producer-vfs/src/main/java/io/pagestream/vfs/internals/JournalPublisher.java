@@ -198,9 +198,11 @@ public final class JournalPublisher implements AutoCloseable {
                     return;
                 }
                 long published = end.map(JournalPosition::lsn).orElse(0L);
+                List<CommittedTransaction> landed = new ArrayList<>();
                 while (!backlog.entries.isEmpty() && backlog.entries.peekFirst().entry().getLsn() <= published) {
-                    acknowledge(backlog.entries.removeFirst()); // it did reach Kafka before the failure
+                    landed.add(backlog.entries.removeFirst()); // it did reach Kafka before the failure
                 }
+                acknowledge(db, landed);
                 backlog.reclaim = false;
                 if (backlog.entries.isEmpty()) {
                     return;
@@ -227,10 +229,10 @@ public final class JournalPublisher implements AutoCloseable {
                 bytes += tx.payload().length;
             }
             sink.send(records).join();
-            for (CommittedTransaction tx : batch) {
+            for (int i = 0; i < batch.size(); i++) {
                 backlog.entries.removeFirst();
-                acknowledge(tx);
             }
+            acknowledge(db, batch);
             backlog.retryDelay = 0;
         } catch (Throwable e) {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
@@ -268,19 +270,30 @@ public final class JournalPublisher implements AutoCloseable {
         return ours;
     }
 
-    private void acknowledge(CommittedTransaction tx) {
-        JournalEntry entry = tx.entry();
-        // A waiting synchronous COMMIT goes on first: recording the position may wait on the file system.
-        if (tx.sync() != null) {
-            tx.sync().published();
+    /**
+     * Kafka holds {@code batch} (consecutive entries of {@code db}): waiting synchronous COMMITs go on first, since
+     * recording the position may wait on the file system; then the newest position is recorded once for the batch.
+     */
+    private void acknowledge(TrackedDatabase db, List<CommittedTransaction> batch) {
+        if (batch.isEmpty()) {
+            return;
         }
+        for (CommittedTransaction tx : batch) {
+            if (tx.sync() != null) {
+                tx.sync().published();
+            }
+        }
+        JournalEntry newest = batch.getLast().entry();
         try {
-            tx.db().acknowledged(new WriterStateFile.State(tx.db().dbId, entry.getLsn(), entry.getPostChecksum(),
-                    entry.getPageSize(), entry.getPageCount()));
+            db.acknowledged(new WriterStateFile.State(db.dbId, newest.getLsn(), newest.getPostChecksum(), newest.getPageSize(),
+                    newest.getPageCount()));
         } catch (RuntimeException e) {
-            log.error("pagestream: recording the position of db {} LSN {} failed", tx.db().dbId, entry.getLsn(), e);
+            log.error("pagestream: recording the position of db {} LSN {} failed", db.dbId, newest.getLsn(), e);
         } finally {
-            done(false);
+            synchronized (progress) {
+                completed += batch.size();
+                progress.notifyAll();
+            }
         }
     }
 

@@ -471,11 +471,11 @@ final class TrackedDatabase {
 
     /**
      * The entry a transaction makes, built but not yet counted as committed: {@code committed} null when it changed
-     * nothing. {@code post} feeds the page cache once the commit is confirmed.
+     * nothing. {@code post} and its page hashes feed the page cache once the commit is confirmed.
      */
     record Prepared(CommittedTransaction committed, CommittedTransaction.Kind kind, long originalPages,
-            Map<Integer, byte[]> post) {
-        static final Prepared NOTHING = new Prepared(null, null, 0, Map.of());
+            Map<Integer, byte[]> post, Map<Integer, Long> postHashes) {
+        static final Prepared NOTHING = new Prepared(null, null, 0, Map.of(), Map.of());
 
         long committedBytes() {
             return (long) committed.entry().getPageCount() * committed.entry().getPageSize();
@@ -555,8 +555,9 @@ final class TrackedDatabase {
                 post.put(1, advanceChangeCounter(file, page1, tx.startChangeCounter));
             }
         }
-        return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post, early),
-                CommittedTransaction.Kind.DIFF, tx.originalPages, post);
+        Map<Integer, Long> postHashes = new HashMap<>();
+        return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post, postHashes, early),
+                CommittedTransaction.Kind.DIFF, tx.originalPages, post, postHashes);
     }
 
     /** Base entries and page-size changes: every page, read from the file. */
@@ -590,14 +591,16 @@ final class TrackedDatabase {
             advanceChangeCounter(file, header, tx.startChangeCounter);
         }
         Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
-        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages, early), kind, tx.originalPages, pages);
+        Map<Integer, Long> hashes = new HashMap<>();
+        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages, hashes, early), kind, tx.originalPages,
+                pages, hashes);
     }
 
     /** The next LSN's entry, encoded; nothing about the database changes until {@link #confirm}. */
     private CommittedTransaction build(CommittedTransaction.Kind kind, int pageSize, int pageCount, Map<Integer, byte[]> pre,
-            Map<Integer, byte[]> post, boolean early) {
+            Map<Integer, byte[]> post, Map<Integer, Long> postHashes, boolean early) {
         JournalEntry entry = EntryBuilder.build(dbId, lastLsn + 1, kind, pageSize, pageCount, System.currentTimeMillis(), pre,
-                post, chainChecksum);
+                post, chainChecksum, cache, postHashes);
         // Only before the commit point can a COMMIT still wait for Kafka (and fail).
         return new CommittedTransaction(this, entry, JournalCodec.encodeEntry(entry), settings.sync() && early ? new SyncCommit() : null);
     }
@@ -641,7 +644,7 @@ final class TrackedDatabase {
             if (pageCount < prepared.originalPages()) {
                 cache.removeBeyond(pageCount);
             }
-            prepared.post().forEach(cache::put);
+            prepared.post().forEach((pgno, image) -> cache.put(pgno, image, prepared.postHashes().get(pgno)));
         } else {
             cache.clear();
             if (prepared.kind() == CommittedTransaction.Kind.BASE) {
