@@ -10,7 +10,9 @@ import io.pagestream.vfs.WriterFencedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -35,6 +37,7 @@ import org.slf4j.LoggerFactory;
 final class TrackedDatabase {
     private static final Logger log = LoggerFactory.getLogger(TrackedDatabase.class);
     private static final int HEADER_BYTES = 100;
+    private static final VarHandle BIG_ENDIAN_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
     private static final int CHANGE_COUNTER_OFFSET = 24;
     private static final int VERSION_VALID_FOR_OFFSET = 92;
     private static final long PAGE_CACHE_BYTES = 4L << 20;
@@ -627,9 +630,8 @@ final class TrackedDatabase {
      * version-valid-for number (bytes 92..95) must equal the change counter.
      */
     private static long headerPageCount(byte[] header) {
-        ByteBuffer bytes = ByteBuffer.wrap(header);
-        long pages = Integer.toUnsignedLong(bytes.getInt(28));
-        return pages > 0 && bytes.getInt(CHANGE_COUNTER_OFFSET) == bytes.getInt(VERSION_VALID_FOR_OFFSET) ? pages : -1;
+        long pages = Integer.toUnsignedLong((int) BIG_ENDIAN_INT.get(header, 28));
+        return pages > 0 && changeCounter(header) == (int) BIG_ENDIAN_INT.get(header, VERSION_VALID_FOR_OFFSET) ? pages : -1;
     }
 
     /** The transaction committed: its entry joins the chain and goes to the publisher. */
@@ -673,7 +675,7 @@ final class TrackedDatabase {
     }
 
     private static int changeCounter(byte[] page) {
-        return ByteBuffer.wrap(page).getInt(CHANGE_COUNTER_OFFSET);
+        return (int) BIG_ENDIAN_INT.get(page, CHANGE_COUNTER_OFFSET);
     }
 
     /**
@@ -686,7 +688,8 @@ final class TrackedDatabase {
      */
     private static byte[] advanceChangeCounter(OpenFile file, byte[] start, int startCounter) throws Throwable {
         byte[] advanced = start.clone();
-        ByteBuffer.wrap(advanced).putInt(CHANGE_COUNTER_OFFSET, startCounter + 1).putInt(VERSION_VALID_FOR_OFFSET, startCounter + 1);
+        BIG_ENDIAN_INT.set(advanced, CHANGE_COUNTER_OFFSET, startCounter + 1);
+        BIG_ENDIAN_INT.set(advanced, VERSION_VALID_FOR_OFFSET, startCounter + 1);
         file.write(0, Arrays.copyOf(advanced, HEADER_BYTES));
         return advanced;
     }
