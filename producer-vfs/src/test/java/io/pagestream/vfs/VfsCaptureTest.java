@@ -669,6 +669,48 @@ class VfsCaptureTest {
     }
 
     @Test
+    void aSynchronousCommitKafkaTookButTheFileRolledBackIsCarriedBackByTheNextCommit() throws Exception {
+        Path db = dir.resolve("landed.db");
+        Path rolledBack = dir.resolve("landed-rolled-back");
+        Map<String, String> hashes = new ConcurrentHashMap<>();
+        InMemoryJournalSink journal = new InMemoryJournalSink(1_000_000);
+        try (Harness h = new Harness(hashes, journal)) {
+            try (Connection c = h.connectSync(db)) {
+                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+                tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+                        + " INSERT INTO t(id, v) SELECT i, printf('%.300c', 'a') FROM n");
+                exec(c, "DELETE FROM t WHERE id % 4 = 0"); // free space the next transaction reuses
+                Files.copy(db, rolledBack);
+                // LSN 4: Kafka takes it; the process then dies short of the commit point and SQLite rolls it back.
+                tx(c, "INSERT INTO t(id, v) VALUES (1000, 'landed')", "UPDATE t SET v = 'landed too' WHERE id < 50");
+            }
+            h.flush();
+        }
+        int counterBefore = changeCounter(rolledBack);
+        Files.copy(rolledBack, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        try (Harness h = new Harness(hashes, journal)) {
+            try (Connection c = h.connectSync(db)) {
+                assertThat(queryLong(c, "SELECT count(*) FROM t WHERE v LIKE 'landed%'")).isZero();
+                exec(c, "INSERT INTO t(id, v) VALUES (2000, 'after')"); // LSN 5 carries LSN 4's pages back
+                exec(c, "UPDATE t SET v = 'after too' WHERE id = 7"); // LSN 6
+            }
+            h.flush();
+        }
+        JournalReplay replay = replayVerifyingEveryLsn(journal.records(), dir.resolve("replicas"), hashes);
+        List<JournalEntry> entries = replay.replica("landed.db").entries;
+        assertThat(lsns(entries)).containsExactlyElementsOf(range(1, 6));
+        assertThat(baseFlags(entries)).as("no base entry after the rolled-back commit").containsExactlyElementsOf(onlyFirstBase(6));
+        assertIdentical(replay.replica("landed.db").file, db);
+        // LSN 4 left the replica at counter+1: LSN 5 must count on from there, not reuse it for another database.
+        assertThat(changeCounter(db)).isEqualTo(counterBefore + 3);
+        try (Connection r = readOnlyConnection(replay.replica("landed.db").file)) {
+            assertThat(queryString(r, "SELECT group_concat(v, ',') FROM (SELECT v FROM t WHERE id >= 1000 OR id = 7 ORDER BY id)"))
+                    .isEqualTo("after too,after");
+        }
+    }
+
+    @Test
     void attachedDatabasesThroughTheVfsAreCapturedPerDatabase() throws Exception {
         Path main = dir.resolve("main.db");
         Path side = dir.resolve("side.db");

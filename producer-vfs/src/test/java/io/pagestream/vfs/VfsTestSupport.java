@@ -46,8 +46,13 @@ final class VfsTestSupport {
 
         /** @param hashes shared across installations when a test reopens the database through another VFS */
         Harness(Map<String, String> hashes, int maxRecordBytes) {
+            this(hashes, new InMemoryJournalSink(maxRecordBytes));
+        }
+
+        /** @param sink shared across installations when the journal must outlive a writer, as a topic does */
+        Harness(Map<String, String> hashes, InMemoryJournalSink sink) {
             this.hashes = hashes;
-            this.sink = new InMemoryJournalSink(maxRecordBytes);
+            this.sink = sink;
             this.vfs = PagestreamVfs.builder(Map.of("vfs.name", "capture" + VFS_COUNTER.incrementAndGet()))
                     .sink(sink)
                     .commitObserver((dbId, lsn, image) -> {
@@ -61,6 +66,11 @@ final class VfsTestSupport {
 
         Connection connect(Path db) throws SQLException {
             return configure(DriverManager.getConnection(vfs.jdbcUrl(db)));
+        }
+
+        /** A connection whose COMMITs wait for the sink ({@code commit.mode=sync}). */
+        Connection connectSync(Path db) throws SQLException {
+            return configure(DriverManager.getConnection(vfs.jdbcUrl(db) + "&" + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync"));
         }
 
         Connection connect(Path db, String dbId) throws SQLException {

@@ -3,7 +3,9 @@ package io.pagestream.vfs.internals;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
+import io.pagestream.schemas.PageDiff;
 import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.schemas.avro.PageDelta;
 import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.WriterFencedException;
@@ -71,6 +73,11 @@ final class TrackedDatabase {
      * journal a free page it hands out again, so a rollback does not restore it. The next entry carries them.
      */
     private final Map<Integer, byte[]> unrestored = new HashMap<>();
+    /**
+     * The change counter of the journal's newest entry when the file holds an older one (see {@link #carryBackLanded}):
+     * the next commit counts on from it, so replica readers never see one counter on two different databases.
+     */
+    private Integer counterFloor;
     private volatile boolean needsBase;
     /** Set by the publisher when another writer claimed this db id. */
     private volatile WriterFencedException fencedBy;
@@ -654,6 +661,7 @@ final class TrackedDatabase {
             }
         }
         committedPages = pageCount;
+        counterFloor = null;
         unrestored.clear(); // a diff entry carried them (as pages it changed or truncated); a whole-database one too
         lastLsn = entry.getLsn();
         chainChecksum = entry.getPostChecksum();
@@ -717,6 +725,9 @@ final class TrackedDatabase {
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
         capture.startChangeCounter = changeCounter(header);
+        if (counterFloor != null && capture.startChangeCounter - counterFloor < 0) {
+            capture.startChangeCounter = counterFloor;
+        }
         capture.headerAssumed = known;
         if (needsBase) {
             capture.switchToRewrite(); // the commit reads every page anyway: keep no images
@@ -738,7 +749,8 @@ final class TrackedDatabase {
         committedPages = pageCount;
         cache.clear();
         long recordedLsn = state == null ? 0 : state.lsn();
-        List<Outbox.Staged> staged = outbox.readAll().stream().filter(entry -> entry.lsn() > recordedLsn).toList();
+        List<Outbox.Staged> kept = outbox.readAll();
+        List<Outbox.Staged> staged = kept.stream().filter(entry -> entry.lsn() > recordedLsn).toList();
         long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
         // Claimed before the journal's end is read: no other writer can add to it afterwards.
         Optional<JournalPosition> published = Optional.empty();
@@ -753,7 +765,8 @@ final class TrackedDatabase {
         boolean kafkaAhead = published.isPresent() && publishedLsn >= recordedLsn;
         long endLsn = kafkaAhead ? publishedLsn : recordedLsn;
         long endChecksum = kafkaAhead ? published.get().postChecksum() : state == null ? JournalContract.EMPTY_CHECKSUM : state.checksum();
-        if (!staged.isEmpty()) {
+        // Entries the journal already has (a synchronous commit's, sent before its commit point) need nothing here.
+        if (staged.stream().anyMatch(entry -> entry.lsn() > endLsn)) {
             if (resumeFromOutbox(staged, endLsn, endChecksum, checksum)) {
                 return;
             }
@@ -770,6 +783,9 @@ final class TrackedDatabase {
         }
         if (published.isPresent() && kafkaAhead && endChecksum == checksum) {
             continueAfter(endLsn, checksum, "the journal's newest entry");
+            return;
+        }
+        if (carryBackLanded(kept, endLsn, endChecksum, file, pageSize, pageCount, checksum)) {
             return;
         }
         lastLsn = Math.max(recordedLsn, publishedLsn);
@@ -845,6 +861,69 @@ final class TrackedDatabase {
                     dbId, path, ahead.size(), lastLsn);
         }
         return true;
+    }
+
+    /**
+     * The journal ends with an entry of this writer's that the file does not hold: a synchronous commit that Kafka took
+     * just before the process died short of the local commit point, so SQLite rolled it back. If the outbox still has
+     * that entry and the file is what rolling it back leaves (its pages as before the entry, or as after it where
+     * SQLite reused a free page without journaling it), the next commit carries the file back: the entry's page images
+     * become that commit's pre-images, as after a rollback in this process, and no base entry is needed. Either way
+     * the next commit counts the change counter on from that entry's, which replica readers have seen.
+     *
+     * @return false when that does not explain the file (then a base entry follows)
+     */
+    private boolean carryBackLanded(List<Outbox.Staged> kept, long endLsn, long endChecksum, OpenFile file, int pageSize,
+            long pageCount, long fileChecksum) throws Throwable {
+        JournalEntry landed = landedEntry(kept, endLsn, endChecksum);
+        if (landed == null || pageSize == 0 || landed.getPageSize() != pageSize) {
+            return false;
+        }
+        Map<Integer, byte[]> after = new HashMap<>();
+        long restored = endChecksum;
+        for (PageDelta delta : landed.getDeltas()) {
+            int pgno = delta.getPgno();
+            byte[] now = pgno <= pageCount ? file.read((pgno - 1L) * pageSize, pageSize) : new byte[pageSize];
+            byte[] image;
+            try {
+                image = PageDiff.decode(delta, now, pageSize);
+            } catch (RuntimeException e) {
+                return false;
+            }
+            after.put(pgno, image);
+            restored ^= PageChecksum.of(pgno, image) ^ PageChecksum.of(pgno, now);
+        }
+        byte[] first = after.get(1);
+        // Page 1 is journaled in every transaction, so rolling one back restores the counter it started from.
+        if (first == null || changeCounter(first) - changeCounter(file.read(0, HEADER_BYTES)) != 1) {
+            return false;
+        }
+        counterFloor = changeCounter(first);
+        if (restored != fileChecksum || landed.getBase() || landed.getPageCount() != pageCount) {
+            return false;
+        }
+        lastLsn = endLsn;
+        chainChecksum = endChecksum;
+        unrestored.clear();
+        unrestored.putAll(after);
+        log.warn("pagestream: db {} ({}): the journal ends with LSN {}, which Kafka took before this writer stopped short of"
+                + " its local commit point; the file holds the transaction rolled back, and the next commit carries its {}"
+                + " page(s) back", dbId, path, endLsn, after.size());
+        return true;
+    }
+
+    /** The outbox's copy of the journal's newest entry, if it is there and is the same entry. */
+    private JournalEntry landedEntry(List<Outbox.Staged> kept, long endLsn, long endChecksum) {
+        Outbox.Staged record = kept.stream().filter(staged -> staged.lsn() == endLsn).reduce((a, b) -> b).orElse(null);
+        if (record == null) {
+            return null;
+        }
+        try {
+            JournalEntry entry = JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + endLsn);
+            return entry.getPostChecksum() == endChecksum && entry.getDbId().equals(dbId) ? entry : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** The recorded position, unless it belongs to another db id (the database was renamed). */
