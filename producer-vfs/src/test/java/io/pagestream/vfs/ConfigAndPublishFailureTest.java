@@ -229,6 +229,52 @@ class ConfigAndPublishFailureTest {
     }
 
     /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
+    @Test
+    void aSynchronousCommitThatGaveUpButReachedKafkaIsCarriedBackByTheNextCommit() throws Exception {
+        java.util.concurrent.CountDownLatch kafkaSlow = new java.util.concurrent.CountDownLatch(1);
+        FlakySink sink = new FlakySink();
+        sink.sender = (lsn, records) -> {
+            if (lsn == 4) { // Kafka takes LSN 4 only after its COMMIT gave up waiting
+                try {
+                    kafkaSlow.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return sink.journal.send(records);
+        };
+        Path db = dir.resolve("late.db");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "late", "commit.mode", "sync",
+                        "commit.sync.timeout.ms", "300")).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(id integer primary key, v text)");
+            s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 200)"
+                    + " insert into t select i, printf('%.300c', 'a') from n");
+            s.execute("delete from t where id % 4 = 0"); // free pages the next transactions reuse
+            assertThatThrownBy(() -> s.execute("update t set v = 'late' where id < 50"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            kafkaSlow.countDown();
+            s.execute("insert into t values (1000, 'after')"); // LSN 5 learns that LSN 4 landed
+            s.execute("update t set v = 'after too' where id = 7");
+            assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
+            try (java.sql.ResultSet rs = s.executeQuery("select count(*) from t where v = 'late'")) {
+                assertThat(rs.getInt(1)).as("the COMMIT that gave up rolled back").isZero();
+            }
+        }
+        java.util.Map<String, Integer> counters = new java.util.HashMap<>();
+        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replay-late")));
+        replay.applyAll(sink.journal.records(), (entry, file) -> {
+            int counter = VfsTestSupport.changeCounter(file);
+            Integer previous = counters.put(entry.getDbId(), counter);
+            assertThat(Integer.valueOf(counter).equals(previous)).as("change counter unchanged after LSN " + entry.getLsn()).isFalse();
+        });
+        assertThat(replay.replica("late.db").entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList())
+                .as("LSN 4 is in the journal, and carried back by LSN 5 rather than a base entry")
+                .containsExactly("1B", "2", "3", "4", "5", "6");
+        assertThat(Files.readAllBytes(replay.replica("late.db").file)).isEqualTo(Files.readAllBytes(db));
+    }
+
     private List<String> replayed(List<JournalRecord> records, String dbId) throws Exception {
         JournalReplay replay = new JournalReplay(java.nio.file.Files.createDirectories(dir.resolve("replay-" + dbId)));
         replay.applyAll(records, (entry, file) -> {});

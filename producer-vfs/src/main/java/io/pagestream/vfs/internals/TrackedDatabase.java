@@ -84,6 +84,8 @@ final class TrackedDatabase {
     /** A synchronous COMMIT that gave up on Kafka: whether its entry landed anyway decides how the chain goes on. */
     private SyncCommit uncertain;
     private long uncertainLsn;
+    /** The entry of that COMMIT, with its page images: the chain's images of its pages should it have landed. */
+    private Prepared uncertainEntry;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -332,12 +334,12 @@ final class TrackedDatabase {
         }
         // (A rollback that restores pages syncs too: it prepares nothing, and waits for nothing.)
         if (prepared.committed() != null && uncertain != null) {
-            boolean baseBefore = needsBase;
-            if (!settleUncertain()) {
+            long chainEnd = lastLsn;
+            if (!settleUncertain(tx)) {
                 return SqliteNative.SQLITE_IOERR;
             }
-            if (needsBase && !baseBefore) {
-                prepared = prepare(file, tx, true); // the journal holds a transaction the file does not: a base entry
+            if (lastLsn != chainEnd) {
+                prepared = prepare(file, tx, true); // the journal holds a transaction the file does not
             }
         }
         CommittedTransaction committed = prepared.committed();
@@ -387,20 +389,42 @@ final class TrackedDatabase {
     }
 
     /**
-     * Before the next commit after a synchronous one gave up: did its entry reach Kafka after all? If so the
-     * journal holds a transaction the file does not, and a base entry must follow it.
+     * Before the next commit after a synchronous one gave up: did its entry reach Kafka after all? If so the journal
+     * holds a transaction the file does not, and this commit carries the file back from it: that entry's page images
+     * are the chain's images of its pages, so they become this commit's pre-images (and stay the chain's images should
+     * this commit roll back too). Its change counter, which replica readers have seen, is counted on from. A size change
+     * or whole-database entry cannot be carried back this way: a base entry follows it instead.
      *
      * @return false when that is still unknown (Kafka unreachable): this commit fails too
      */
-    private boolean settleUncertain() throws InterruptedException {
+    private boolean settleUncertain(TransactionCapture tx) throws InterruptedException {
         try {
             if (uncertain.landed.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS)) {
+                Prepared landed = uncertainEntry;
+                JournalEntry entry = landed.committed().entry();
                 lastLsn = uncertainLsn;
-                needsBase = true;
-                log.warn("pagestream: db {} ({}): LSN {} reached Kafka after its synchronous commit gave up; a base entry"
-                        + " follows it", dbId, path, uncertainLsn);
+                byte[] first = landed.post().get(1);
+                if (first != null && tx.startChangeCounter - changeCounter(first) < 0) {
+                    tx.startChangeCounter = changeCounter(first);
+                }
+                if (landed.kind() == CommittedTransaction.Kind.DIFF && entry.getPageCount() == tx.originalPages && !needsBase
+                        && !tx.rewrite && !tx.recovery) {
+                    chainChecksum = entry.getPostChecksum();
+                    landed.post().forEach((pgno, image) -> {
+                        tx.preImages.put(pgno, image);
+                        unrestored.put(pgno, image);
+                        cache.put(pgno, image, landed.postHashes().get(pgno));
+                    });
+                    log.warn("pagestream: db {} ({}): LSN {} reached Kafka after its synchronous commit gave up; this commit"
+                            + " carries its {} page(s) back", dbId, path, uncertainLsn, landed.post().size());
+                } else {
+                    needsBase = true;
+                    log.warn("pagestream: db {} ({}): LSN {} reached Kafka after its synchronous commit gave up; a base entry"
+                            + " follows it", dbId, path, uncertainLsn);
+                }
             }
             uncertain = null;
+            uncertainEntry = null;
             return true;
         } catch (ExecutionException | TimeoutException e) {
             log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still unknown",
@@ -470,6 +494,7 @@ final class TrackedDatabase {
                 sync.withdraw();
                 uncertain = sync;
                 uncertainLsn = prepared.committed().entry().getLsn();
+                uncertainEntry = prepared;
             }
             try {
                 outbox.unstage(prepared.committed().entry().getLsn());
