@@ -228,53 +228,64 @@ class ConfigAndPublishFailureTest {
         assertThat(applied).hasSize(100).element(0).isEqualTo("1B");
     }
 
-    /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
     @Test
-    void aSynchronousCommitThatGaveUpButReachedKafkaIsCarriedBackByTheNextCommit() throws Exception {
-        java.util.concurrent.CountDownLatch kafkaSlow = new java.util.concurrent.CountDownLatch(1);
+    void aSynchronousCommitThatGaveUpButReachedKafkaIsCarriedBackByTheNextCommitEvenIfThatOneFailsToo() throws Exception {
+        java.util.concurrent.CountDownLatch fourLands = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch fiveFails = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger fiveAttempts = new java.util.concurrent.atomic.AtomicInteger();
         FlakySink sink = new FlakySink();
         sink.sender = (lsn, records) -> {
-            if (lsn == 4) { // Kafka takes LSN 4 only after its COMMIT gave up waiting
-                try {
-                    kafkaSlow.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            try {
+                if (lsn == 4) { // Kafka takes LSN 4 only after its COMMIT gave up waiting
+                    fourLands.await();
+                } else if (lsn == 5 && fiveAttempts.incrementAndGet() == 1) { // the first LSN 5 never lands
+                    fiveFails.await();
+                    return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             return sink.journal.send(records);
         };
         Path db = dir.resolve("late.db");
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "late", "commit.mode", "sync",
-                        "commit.sync.timeout.ms", "300")).sink(sink).install();
+                        "commit.sync.timeout.ms", "1000")).sink(sink).install();
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
                 Statement s = c.createStatement()) {
-            s.execute("create table t(id integer primary key, v text)");
-            s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 200)"
-                    + " insert into t select i, printf('%.300c', 'a') from n");
-            s.execute("delete from t where id % 4 = 0"); // free pages the next transactions reuse
-            assertThatThrownBy(() -> s.execute("update t set v = 'late' where id < 50"))
+            s.execute("create table t(id integer primary key, tag text, b blob)");
+            s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)"
+                    + " insert into t select i, 'committed', randomblob(3000) from n");
+            s.execute("delete from t where id > 20"); // LSN 3: about a hundred free pages
+            try (java.sql.ResultSet rs = s.executeQuery("pragma freelist_count")) {
+                assertThat(rs.getInt(1)).isGreaterThan(50);
+            }
+            // LSN 4 reuses free pages (SQLite does not journal them) and gives up; its entry lands afterwards.
+            assertThatThrownBy(() -> s.execute("insert into t select 1000 + id, 'late', randomblob(3000) from t"))
                     .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
-            kafkaSlow.countDown();
-            s.execute("insert into t values (1000, 'after')"); // LSN 5 learns that LSN 4 landed
-            s.execute("update t set v = 'after too' where id = 7");
+            fourLands.countDown();
+            // The next commit carries LSN 4 back, but gives up too, and its entry never lands.
+            assertThatThrownBy(() -> s.execute("update t set tag = 'lost' where id = 3"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            fiveFails.countDown();
+            s.execute("insert into t values (3000, 'after', randomblob(9000))"); // LSN 5, carrying LSN 4 back
+            s.execute("update t set tag = 'after too' where id = 7"); // LSN 6
             assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
-            try (java.sql.ResultSet rs = s.executeQuery("select count(*) from t where v = 'late'")) {
-                assertThat(rs.getInt(1)).as("the COMMIT that gave up rolled back").isZero();
+            try (java.sql.ResultSet rs = s.executeQuery("select count(*) from t where tag in ('late', 'lost')")) {
+                assertThat(rs.getInt(1)).as("the COMMITs that gave up rolled back").isZero();
             }
         }
-        java.util.Map<String, Integer> counters = new java.util.HashMap<>();
+        java.util.Set<Integer> counters = new java.util.HashSet<>();
         JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replay-late")));
-        replay.applyAll(sink.journal.records(), (entry, file) -> {
-            int counter = VfsTestSupport.changeCounter(file);
-            Integer previous = counters.put(entry.getDbId(), counter);
-            assertThat(Integer.valueOf(counter).equals(previous)).as("change counter unchanged after LSN " + entry.getLsn()).isFalse();
-        });
+        // Readers of a replica keep their cached pages while the file change counter is one they saw before.
+        replay.applyAll(sink.journal.records(), (entry, file) -> assertThat(counters.add(VfsTestSupport.changeCounter(file)))
+                .as("a new change counter after LSN " + entry.getLsn()).isTrue());
         assertThat(replay.replica("late.db").entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList())
                 .as("LSN 4 is in the journal, and carried back by LSN 5 rather than a base entry")
                 .containsExactly("1B", "2", "3", "4", "5", "6");
         assertThat(Files.readAllBytes(replay.replica("late.db").file)).isEqualTo(Files.readAllBytes(db));
     }
 
+    /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
     private List<String> replayed(List<JournalRecord> records, String dbId) throws Exception {
         JournalReplay replay = new JournalReplay(java.nio.file.Files.createDirectories(dir.resolve("replay-" + dbId)));
         replay.applyAll(records, (entry, file) -> {});

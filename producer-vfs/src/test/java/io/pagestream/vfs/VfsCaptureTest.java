@@ -202,6 +202,55 @@ class VfsCaptureTest {
         }
     }
 
+    /**
+     * In sync mode an entry goes to Kafka when SQLite syncs the database before its commit point; a ROLLBACK that
+     * plays the journal back syncs too, and the free pages the transaction reused keep their new bytes. That sync
+     * must send nothing: a rolled-back transaction never reaches the journal.
+     */
+    @ParameterizedTest(name = "journal_mode={0}, exclusive={1}")
+    @CsvSource({"DELETE, false", "DELETE, true", "PERSIST, true", "TRUNCATE, false"})
+    void aSynchronousRollbackAfterACacheSpillReusingFreePagesPublishesNothing(String mode, boolean exclusive) throws Exception {
+        Path db = dir.resolve("sync-reuse.db");
+        try (Harness h = new Harness()) {
+            try (Connection c = h.connectSync(db)) {
+                useModes(c, mode, exclusive);
+                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, tag TEXT, b BLOB)");
+                tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120)"
+                        + " INSERT INTO t(id, tag, b) SELECT i, 'committed', randomblob(3000) FROM n");
+                exec(c, "DELETE FROM t WHERE id > 20"); // LSN 3: about a hundred free pages
+                assertThat(queryLong(c, "PRAGMA freelist_count")).isGreaterThan(50);
+                exec(c, "PRAGMA cache_size=2");
+                int published = h.records().size();
+                exec(c, "BEGIN",
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80)"
+                                + " INSERT INTO t(id, tag, b) SELECT 1000 + i, 'rolled-back', randomblob(3000) FROM n",
+                        "ROLLBACK");
+                assertThat(h.records()).as("records the ROLLBACK published").hasSize(published);
+                exec(c, "INSERT INTO t(id, tag, b) VALUES (3000, 'reuses', randomblob(9000))"); // LSN 4
+            }
+            h.flush();
+            JournalReplay replay = replayVerifyingEveryLsn(h.records(), dir.resolve("replicas"), h.hashes);
+            List<JournalEntry> entries = replay.replica("sync-reuse.db").entries;
+            assertThat(lsns(entries)).containsExactly(1L, 2L, 3L, 4L);
+            assertThat(baseFlags(entries)).containsExactlyElementsOf(onlyFirstBase(4));
+            assertIdentical(replay.replica("sync-reuse.db").file, db);
+        }
+    }
+
+    @Test
+    void aMemoryJournalIsRefusedWhenCommitsAreSynchronous() throws Exception {
+        try (Harness h = new Harness()) {
+            try (Connection c = h.connectSync(dir.resolve("sync-memory.db"))) {
+                assertThatThrownBy(() -> exec(c, "PRAGMA journal_mode=MEMORY")).isInstanceOf(SQLException.class)
+                        .hasMessageContaining("journal_mode=MEMORY with commit.mode=sync is not supported");
+                assertThat(queryString(c, "PRAGMA journal_mode")).isEqualToIgnoringCase("delete");
+            }
+            try (Connection c = h.connect(dir.resolve("async-memory.db"))) {
+                assertThat(queryString(c, "PRAGMA journal_mode=MEMORY")).isEqualToIgnoringCase("memory");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "journal_mode={0}, exclusive={1}")
     @CsvSource({"DELETE, false", "DELETE, true", "MEMORY, false", "PERSIST, true", "TRUNCATE, false"})
     void rollbackAfterCacheSpillKeepsPreImagesRight(String mode, boolean exclusive) throws Exception {
@@ -679,10 +728,12 @@ class VfsCaptureTest {
                 exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
                 tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
                         + " INSERT INTO t(id, v) SELECT i, printf('%.300c', 'a') FROM n");
-                exec(c, "DELETE FROM t WHERE id % 4 = 0"); // free space the next transaction reuses
+                exec(c, "DELETE FROM t WHERE id BETWEEN 60 AND 160"); // free pages for the next transaction
+                assertThat(queryLong(c, "PRAGMA freelist_count")).isPositive();
                 Files.copy(db, rolledBack);
                 // LSN 4: Kafka takes it; the process then dies short of the commit point and SQLite rolls it back.
-                tx(c, "INSERT INTO t(id, v) VALUES (1000, 'landed')", "UPDATE t SET v = 'landed too' WHERE id < 50");
+                tx(c, "INSERT INTO t(id, v) SELECT 1000 + id, 'landed' FROM t WHERE id < 30",
+                        "UPDATE t SET v = 'landed too' WHERE id < 50");
             }
             h.flush();
         }

@@ -233,6 +233,8 @@ final class TrackedDatabase {
             return;
         }
         byte[] post = RealMethods.copyOf(buffer.reinterpret(amount), amount);
+        tx.restoring = tx.journalPage != null && Arrays.equals(post, tx.journalPage);
+        tx.journalPage = null;
         if (pgno == 1 && tx.firstPage1Counter == null) {
             tx.firstPage1Counter = changeCounter(post);
         }
@@ -305,6 +307,18 @@ final class TrackedDatabase {
         return file.real.sync(file.file, flags);
     }
 
+    /** Whether this database's COMMITs wait for Kafka (commit.mode=sync). */
+    boolean commitsSynchronously() {
+        return settings.sync();
+    }
+
+    /** SQLite read {@code amount} bytes of the database's rollback journal into {@code buffer}: a page image, if that large. */
+    synchronized void journalRead(MemorySegment buffer, int amount) {
+        if (capture != null && amount >= JournalContract.MIN_PAGE_SIZE) {
+            capture.journalPage = RealMethods.copyOf(buffer.reinterpret(amount), amount);
+        }
+    }
+
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
     synchronized void chunkSizeSet() {
         sizeFromFile = true;
@@ -324,8 +338,10 @@ final class TrackedDatabase {
             return SqliteNative.SQLITE_READONLY;
         }
         // A chunked file's final size is known only after the commit point: staged at commit instead.
-        // Hot-journal playback syncs too, but commits nothing.
-        if (tx == null || tx.prepared != null || sizeFromFile || tx.recovery) {
+        // Playing the journal back (hot-journal recovery, or a rollback after pages were written) syncs too, but
+        // commits nothing: free pages SQLite reused without journaling them keep their new bytes, and would look
+        // like a transaction.
+        if (tx == null || tx.prepared != null || sizeFromFile || tx.recovery || tx.restoring) {
             return SqliteNative.SQLITE_OK;
         }
         Prepared prepared = prepare(file, tx, true);
@@ -340,6 +356,9 @@ final class TrackedDatabase {
             }
             if (lastLsn != chainEnd) {
                 prepared = prepare(file, tx, true); // the journal holds a transaction the file does not
+                if (prepared == null) {
+                    return SqliteNative.SQLITE_OK; // staged at the commit, from the same capture
+                }
             }
         }
         CommittedTransaction committed = prepared.committed();
@@ -404,8 +423,11 @@ final class TrackedDatabase {
                 JournalEntry entry = landed.committed().entry();
                 lastLsn = uncertainLsn;
                 byte[] first = landed.post().get(1);
-                if (first != null && tx.startChangeCounter - changeCounter(first) < 0) {
-                    tx.startChangeCounter = changeCounter(first);
+                if (first != null) {
+                    counterFloor = changeCounter(first); // for later commits too, should this one not commit
+                    if (tx.startChangeCounter - counterFloor < 0) {
+                        tx.startChangeCounter = counterFloor;
+                    }
                 }
                 if (landed.kind() == CommittedTransaction.Kind.DIFF && entry.getPageCount() == tx.originalPages && !needsBase
                         && !tx.rewrite && !tx.recovery) {
@@ -901,7 +923,8 @@ final class TrackedDatabase {
     private boolean carryBackLanded(List<Outbox.Staged> kept, long endLsn, long endChecksum, OpenFile file, int pageSize,
             long pageCount, long fileChecksum) throws Throwable {
         JournalEntry landed = landedEntry(kept, endLsn, endChecksum);
-        if (landed == null || pageSize == 0 || landed.getPageSize() != pageSize) {
+        if (landed == null || pageSize == 0 || landed.getPageSize() != pageSize
+                || (long) landed.getDeltas().size() * 2 * pageSize > CAPTURE_BUDGET) {
             return false;
         }
         Map<Integer, byte[]> after = new HashMap<>();
@@ -918,12 +941,11 @@ final class TrackedDatabase {
             after.put(pgno, image);
             restored ^= PageChecksum.of(pgno, image) ^ PageChecksum.of(pgno, now);
         }
+        // The counter bytes change in every commit, so the delta holds them whatever the file's page 1 is.
         byte[] first = after.get(1);
-        // Page 1 is journaled in every transaction, so rolling one back restores the counter it started from.
-        if (first == null || changeCounter(first) - changeCounter(file.read(0, HEADER_BYTES)) != 1) {
-            return false;
+        if (first != null) {
+            counterFloor = changeCounter(first);
         }
-        counterFloor = changeCounter(first);
         if (restored != fileChecksum || landed.getBase() || landed.getPageCount() != pageCount) {
             return false;
         }

@@ -25,6 +25,13 @@ final class TransactionCapture {
      * one), or null while it has not written page 1. Later writes of page 1 in the same transaction count on.
      */
     Integer firstPage1Counter;
+    /** The page image SQLite read from the rollback journal since the last write of the database, if any. */
+    byte[] journalPage;
+    /**
+     * The last write put back the page image SQLite had just read from the journal: it is playing the journal back
+     * (a rollback), and the sync that follows commits nothing.
+     */
+    boolean restoring;
     /** The entry staged for this transaction before its commit point; null until then. */
     TrackedDatabase.Prepared prepared;
     final Map<Integer, byte[]> preImages = new HashMap<>();

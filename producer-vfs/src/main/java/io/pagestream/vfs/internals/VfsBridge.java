@@ -25,13 +25,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The Pagestream VFS as SQLite sees it: a copy of the default (unix) VFS whose xOpen hands main database
  * files a copy of their io-methods table in which only xWrite, xTruncate, xSync, xLock, xUnlock, xFileControl
- * and xClose call into Java. Reads and every other file (journals, temp files) never leave C.
+ * and xClose call into Java, and their rollback journals one in which only xRead and xClose do (a rollback is told
+ * from a commit by SQLite reading page images back from the journal). Database reads and every other file (temp
+ * files, statement journals) never leave C.
  * Every upcall catches everything: an exception escaping one would kill the JVM.
  */
 public final class VfsBridge {
     private static final Logger log = LoggerFactory.getLogger(VfsBridge.class);
     private static final Arena ARENA = Arena.global(); // SQLite may call the stubs until the process ends
     private static final Map<String, String> DB_ID_PATHS = new HashMap<>();
+    private static final String JOURNAL_SUFFIX = "-journal";
 
     private final SqliteNative sqlite = SqliteNative.get();
     private final String dbIdParameter;
@@ -48,6 +51,9 @@ public final class VfsBridge {
     private final ConcurrentHashMap<String, TrackedDatabase> databases = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, RealMethods> realTables = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, MemorySegment> ourTables = new ConcurrentHashMap<>();
+    /** Rollback journals of tracked databases, by sqlite3_file address: their reads tell a rollback's playback. */
+    private final ConcurrentHashMap<Long, Journal> journals = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, MemorySegment> journalTables = new ConcurrentHashMap<>();
     private final MemorySegment closeStub;
     private final MemorySegment writeStub;
     private final MemorySegment syncStub;
@@ -55,6 +61,11 @@ public final class VfsBridge {
     private final MemorySegment lockStub;
     private final MemorySegment unlockStub;
     private final MemorySegment fileControlStub;
+    private final MemorySegment journalReadStub;
+    private final MemorySegment journalCloseStub;
+
+    /** A tracked database's rollback journal as SQLite opened it. */
+    private record Journal(RealMethods real, TrackedDatabase db) {}
 
     public VfsBridge(String name, String dbIdParameter, JournalPublisher publisher, CommitObserver observer,
             CommitSettings commitSettings) {
@@ -80,6 +91,8 @@ public final class VfsBridge {
         lockStub = stub("xLock", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         unlockStub = stub("xUnlock", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         fileControlStub = stub("xFileControl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        journalReadStub = stub("xJournalRead", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG));
+        journalCloseStub = stub("xJournalClose", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         MemorySegment openStub = stub("xOpen", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
 
         vfs = ARENA.allocate(SqliteNative.VFS_SIZE, 8);
@@ -133,7 +146,13 @@ public final class VfsBridge {
                 handle.set(ADDRESS, 0, MemorySegment.NULL);
                 return rc;
             }
-            if ((flags & SqliteNative.SQLITE_OPEN_MAIN_DB) == 0 || zName.equals(MemorySegment.NULL)) {
+            if (zName.equals(MemorySegment.NULL)) {
+                return rc;
+            }
+            if ((flags & SqliteNative.SQLITE_OPEN_MAIN_JOURNAL) != 0) {
+                return openJournal(zName, handle, rc);
+            }
+            if ((flags & SqliteNative.SQLITE_OPEN_MAIN_DB) == 0) {
                 return rc;
             }
             return openDatabase(zName, handle, rc);
@@ -174,6 +193,52 @@ public final class VfsBridge {
         files.put(handle.address(), new OpenFile(handle, real, db, descriptor));
         handle.set(ADDRESS, 0, ourTables.computeIfAbsent(methods.address(), address -> methodTable(real)));
         return rc;
+    }
+
+    /**
+     * A tracked database's rollback journal: only its reads and close call into Java, so that a rollback playing the
+     * journal back is told from a commit (see {@link TrackedDatabase#journalRead}).
+     */
+    private int openJournal(MemorySegment zName, MemorySegment handle, int rc) {
+        MemorySegment methods = handle.get(ADDRESS, 0);
+        String path = string(zName);
+        TrackedDatabase db = path.endsWith(JOURNAL_SUFFIX) ? databases.get(path.substring(0, path.length() - JOURNAL_SUFFIX.length())) : null;
+        if (methods.equals(MemorySegment.NULL) || db == null) {
+            return rc;
+        }
+        RealMethods real = realMethods(methods);
+        journals.put(handle.address(), new Journal(real, db));
+        handle.set(ADDRESS, 0, journalTables.computeIfAbsent(methods.address(), address -> journalTable(real)));
+        return rc;
+    }
+
+    private MemorySegment journalTable(RealMethods real) {
+        MemorySegment table = ARENA.allocate(SqliteNative.IO_METHODS_SIZE, 8);
+        table.copyFrom(real.table);
+        table.set(ADDRESS, SqliteNative.IO_READ, journalReadStub);
+        table.set(ADDRESS, SqliteNative.IO_CLOSE, journalCloseStub);
+        return table;
+    }
+
+    private int xJournalRead(MemorySegment file, MemorySegment buffer, int amount, long offset) {
+        Journal journal = journals.get(file.address());
+        try {
+            int rc = journal.real.read(file, buffer, amount, offset);
+            journal.db.journalRead(buffer, amount);
+            return rc;
+        } catch (Throwable e) {
+            logQuietly("pagestream: reading a rollback journal failed", e);
+            return SqliteNative.SQLITE_IOERR_READ;
+        }
+    }
+
+    private int xJournalClose(MemorySegment file) {
+        try {
+            return journals.remove(file.address()).real.close(file);
+        } catch (Throwable e) {
+            logQuietly("pagestream: closing a rollback journal failed", e);
+            return SqliteNative.SQLITE_IOERR_CLOSE;
+        }
     }
 
     private RealMethods realMethods(MemorySegment methods) {
@@ -385,7 +450,10 @@ public final class VfsBridge {
         }
     }
 
-    /** PRAGMA journal_mode=WAL and =OFF are refused with an SQL error; everything else passes. */
+    /**
+     * PRAGMA journal_mode=WAL and =OFF are refused with an SQL error, and =MEMORY for a database that commits
+     * synchronously; everything else passes.
+     */
     private Integer refusePragma(OpenFile open, MemorySegment arg) {
         MemorySegment args = arg.reinterpret(3 * ADDRESS.byteSize());
         String pragma = string(args.getAtIndex(ADDRESS, 1));
@@ -399,6 +467,10 @@ public final class VfsBridge {
                 case "wal" -> "journal_mode=WAL is not supported yet; use DELETE, TRUNCATE, PERSIST or MEMORY";
                 case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never"
                         + " publishes; use DELETE, TRUNCATE, PERSIST or MEMORY";
+                // A rollback is told from a commit by SQLite reading the journal file back (see TrackedDatabase.journalRead).
+                case "memory" -> open.db.commitsSynchronously() ? "journal_mode=MEMORY with commit.mode=sync is not supported:"
+                        + " without a journal file a rollback that wrote pages early cannot be told from a commit, whose entry"
+                        + " goes to Kafka before the commit point; use DELETE, TRUNCATE or PERSIST" : null;
                 default -> null;
             };
             default -> null;
