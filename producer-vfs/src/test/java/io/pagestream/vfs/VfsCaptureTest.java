@@ -241,9 +241,20 @@ class VfsCaptureTest {
     void aMemoryJournalIsRefusedWhenCommitsAreSynchronous() throws Exception {
         try (Harness h = new Harness()) {
             try (Connection c = h.connectSync(dir.resolve("sync-memory.db"))) {
-                assertThatThrownBy(() -> exec(c, "PRAGMA journal_mode=MEMORY")).isInstanceOf(SQLException.class)
-                        .hasMessageContaining("journal_mode=MEMORY with commit.mode=sync is not supported");
+                for (String pragma : List.of("PRAGMA journal_mode=MEMORY", "PRAGMA journal_mode=mem")) {
+                    assertThatThrownBy(() -> exec(c, pragma)).as(pragma).isInstanceOf(SQLException.class)
+                            .hasMessageContaining("journal_mode=MEMORY with commit.mode=sync is not supported");
+                }
                 assertThat(queryString(c, "PRAGMA journal_mode")).isEqualToIgnoringCase("delete");
+            }
+            // Set for every database of a connection whose main one commits asynchronously: refused at the commit.
+            Path side = dir.resolve("sync-side.db");
+            try (Connection c = h.connect(dir.resolve("async-main.db"))) {
+                exec(c, "ATTACH DATABASE 'file:" + side.toAbsolutePath() + "?vfs=" + h.vfs.name() + "&"
+                        + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync' AS side", "CREATE TABLE side.u(y)");
+                assertThat(queryString(c, "PRAGMA journal_mode=MEMORY")).isEqualToIgnoringCase("memory");
+                assertThatThrownBy(() -> exec(c, "INSERT INTO side.u VALUES (1)")).isInstanceOf(SQLException.class);
+                assertThat(queryLong(c, "SELECT count(*) FROM side.u")).isZero();
             }
             try (Connection c = h.connect(dir.resolve("async-memory.db"))) {
                 assertThat(queryString(c, "PRAGMA journal_mode=MEMORY")).isEqualToIgnoringCase("memory");
@@ -317,12 +328,13 @@ class VfsCaptureTest {
         try (Harness h = new Harness()) {
             try (Connection c = h.connect(db)) {
                 exec(c, "CREATE TABLE t(x)"); // LSN 1
+                // SQLite takes any prefix of a mode's name ("w" is WAL, "of" is OFF).
                 for (String pragma : List.of("PRAGMA journal_mode=WAL", "pragma JOURNAL_MODE = wal",
-                        "PRAGMA main.journal_mode='WAL'")) {
+                        "PRAGMA main.journal_mode='WAL'", "PRAGMA journal_mode=w")) {
                     assertThatThrownBy(() -> exec(c, pragma)).as(pragma)
                             .isInstanceOf(SQLException.class).hasMessageContaining("not supported");
                 }
-                for (String pragma : List.of("PRAGMA journal_mode=OFF", "PRAGMA journal_mode = off")) {
+                for (String pragma : List.of("PRAGMA journal_mode=OFF", "PRAGMA journal_mode = off", "PRAGMA journal_mode=of")) {
                     assertThatThrownBy(() -> exec(c, pragma)).as(pragma)
                             .isInstanceOf(SQLException.class).hasMessageContaining("journal_mode=OFF");
                 }

@@ -78,6 +78,8 @@ final class TrackedDatabase {
      * the next commit counts on from it, so replica readers never see one counter on two different databases.
      */
     private Integer counterFloor;
+    /** Rollback journal files of this database open now: none at a commit means an in-memory journal. */
+    private int openJournals;
     private volatile boolean needsBase;
     /** Set by the publisher when another writer claimed this db id. */
     private volatile WriterFencedException fencedBy;
@@ -217,6 +219,10 @@ final class TrackedDatabase {
         file.syncedAhead = false;
         TransactionCapture tx = capture != null ? capture : begin(file, false);
         unprepare(tx); // written after its entry was staged (rolled back in exclusive mode, then written again)
+        byte[] journalPage = tx.journalPage;
+        tx.journalPage = null;
+        tx.restoring = journalPage != null && journalPage.length == amount
+                && MemorySegment.mismatch(buffer.reinterpret(amount), 0, amount, MemorySegment.ofArray(journalPage), 0, amount) < 0;
         if (tx.rewrite) {
             return;
         }
@@ -233,8 +239,6 @@ final class TrackedDatabase {
             return;
         }
         byte[] post = RealMethods.copyOf(buffer.reinterpret(amount), amount);
-        tx.restoring = tx.journalPage != null && Arrays.equals(post, tx.journalPage);
-        tx.journalPage = null;
         if (pgno == 1 && tx.firstPage1Counter == null) {
             tx.firstPage1Counter = changeCounter(post);
         }
@@ -312,11 +316,16 @@ final class TrackedDatabase {
         return settings.sync();
     }
 
-    /** SQLite read {@code amount} bytes of the database's rollback journal into {@code buffer}: a page image, if that large. */
-    synchronized void journalRead(MemorySegment buffer, int amount) {
-        if (capture != null && amount >= JournalContract.MIN_PAGE_SIZE) {
+    /** SQLite read a page image of {@code amount} bytes from the database's rollback journal into {@code buffer}. */
+    synchronized void journalPageRead(MemorySegment buffer, int amount) {
+        if (capture != null) {
             capture.journalPage = RealMethods.copyOf(buffer.reinterpret(amount), amount);
         }
+    }
+
+    /** A rollback journal of this database was opened ({@code +1}) or closed ({@code -1}). */
+    synchronized void journalOpened(int change) {
+        openJournals += change;
     }
 
     /** SQLITE_FCNTL_CHUNK_SIZE: the file may now grow past its last page, so its size must be asked for. */
@@ -343,6 +352,13 @@ final class TrackedDatabase {
         // like a transaction.
         if (tx == null || tx.prepared != null || sizeFromFile || tx.recovery || tx.restoring) {
             return SqliteNative.SQLITE_OK;
+        }
+        tx.journalPage = null;
+        if (settings.sync() && openJournals == 0) {
+            // journal_mode=MEMORY (set through an attached database, past the PRAGMA check): a rollback could not be told.
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_ERROR): journal_mode=MEMORY with commit.mode=sync is"
+                    + " not supported; use DELETE, TRUNCATE or PERSIST", dbId, path);
+            return SqliteNative.SQLITE_ERROR;
         }
         Prepared prepared = prepare(file, tx, true);
         if (prepared == null) {

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.WriterFencedException;
@@ -14,6 +15,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -209,6 +211,7 @@ public final class VfsBridge {
         RealMethods real = realMethods(methods);
         journals.put(handle.address(), new Journal(real, db));
         handle.set(ADDRESS, 0, journalTables.computeIfAbsent(methods.address(), address -> journalTable(real)));
+        db.journalOpened(1);
         return rc;
     }
 
@@ -221,20 +224,31 @@ public final class VfsBridge {
     }
 
     private int xJournalRead(MemorySegment file, MemorySegment buffer, int amount, long offset) {
-        Journal journal = journals.get(file.address());
+        Journal journal;
+        int rc;
         try {
-            int rc = journal.real.read(file, buffer, amount, offset);
-            journal.db.journalRead(buffer, amount);
-            return rc;
+            journal = journals.get(file.address());
+            rc = journal.real.read(file, buffer, amount, offset);
         } catch (Throwable e) {
             logQuietly("pagestream: reading a rollback journal failed", e);
             return SqliteNative.SQLITE_IOERR_READ;
         }
+        // Only page images matter (headers and checksums are a few bytes); a failed copy fails no read.
+        if (rc == SqliteNative.SQLITE_OK && amount >= JournalContract.MIN_PAGE_SIZE) {
+            try {
+                journal.db.journalPageRead(buffer, amount);
+            } catch (Throwable e) {
+                logQuietly("pagestream: db " + journal.db.dbId + ": keeping a page image read from the journal failed", e);
+            }
+        }
+        return rc;
     }
 
     private int xJournalClose(MemorySegment file) {
         try {
-            return journals.remove(file.address()).real.close(file);
+            Journal journal = journals.remove(file.address());
+            journal.db.journalOpened(-1);
+            return journal.real.close(file);
         } catch (Throwable e) {
             logQuietly("pagestream: closing a rollback journal failed", e);
             return SqliteNative.SQLITE_IOERR_CLOSE;
@@ -463,7 +477,7 @@ public final class VfsBridge {
         }
         String setting = value.trim().toLowerCase(Locale.ROOT);
         String reason = switch (pragma.toLowerCase(Locale.ROOT)) {
-            case "journal_mode" -> switch (setting) {
+            case "journal_mode" -> switch (journalMode(setting)) {
                 case "wal" -> "journal_mode=WAL is not supported yet; use DELETE, TRUNCATE, PERSIST or MEMORY";
                 case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never"
                         + " publishes; use DELETE, TRUNCATE, PERSIST or MEMORY";
@@ -483,6 +497,19 @@ public final class VfsBridge {
             args.setAtIndex(ADDRESS, 0, sqlite.sqliteString(arena.allocateFrom(message)));
         }
         return SqliteNative.SQLITE_ERROR;
+    }
+
+    /** The journal mode SQLite picks for a PRAGMA journal_mode value: the first whose name starts with it. */
+    private static String journalMode(String value) {
+        if (value.isEmpty()) {
+            return value; // a query, not a change
+        }
+        for (String mode : List.of("delete", "persist", "off", "truncate", "memory", "wal")) {
+            if (mode.startsWith(value)) {
+                return mode;
+            }
+        }
+        return value;
     }
 
     /** Never throws, even out of memory: an exception escaping an upcall would kill the JVM. */
