@@ -774,6 +774,54 @@ class VfsCaptureTest {
     }
 
     @Test
+    void aHotJournalRecoveredInExclusiveModeContinuesAfterTheJournalsEndNotTheRecordedOne() throws Exception {
+        Path db = dir.resolve("xlanded.db");
+        Path state = Path.of(db + "-pagestream");
+        Path rolledBack = dir.resolve("xlanded-rolled-back");
+        Path stateBefore = dir.resolve("xlanded-state");
+        Map<String, String> hashes = new ConcurrentHashMap<>();
+        InMemoryJournalSink journal = new InMemoryJournalSink(1_000_000);
+        try (Harness h = new Harness(hashes, journal)) {
+            try (Connection c = h.connectSync(db)) {
+                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+                tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)"
+                        + " INSERT INTO t(id, b) SELECT i, randomblob(1500) FROM n");
+                Files.copy(db, rolledBack);
+                Files.copy(state, stateBefore);
+                exec(c, "UPDATE t SET b = x'01' WHERE id < 10"); // LSN 3: Kafka has it, the file will not
+            }
+            h.flush();
+        }
+        // The writer died after Kafka took LSN 3 and before its position was recorded or its commit point passed,
+        // leaving a hot journal: snapshot a plain connection's spilled transaction over the rolled-back file.
+        Files.copy(rolledBack, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(stateBefore, state, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path journalFile = Path.of(db + "-journal");
+        Path crashedDb = dir.resolve("xlanded-crashed");
+        Path crashedJournal = dir.resolve("xlanded-crashed-journal");
+        try (Connection plain = plainConnection(db)) {
+            exec(plain, "PRAGMA cache_size=2", "BEGIN", "UPDATE t SET b = randomblob(1400)");
+            Files.copy(db, crashedDb);
+            Files.copy(journalFile, crashedJournal);
+            exec(plain, "ROLLBACK");
+        }
+        Files.copy(crashedDb, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(crashedJournal, journalFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        try (Harness h = new Harness(hashes, journal)) {
+            try (Connection c = h.connectSync(db)) {
+                useModes(c, "DELETE", true);
+                exec(c, "INSERT INTO t(id, b) VALUES (100, x'02')"); // recovers the hot journal, keeps the lock
+                exec(c, "INSERT INTO t(id, b) VALUES (101, x'03')");
+            }
+            h.flush();
+        }
+        JournalReplay replay = replayVerifyingEveryLsn(journal.records(), dir.resolve("replicas"), hashes);
+        assertThat(lsns(replay.replica("xlanded.db").entries)).containsExactly(1L, 2L, 3L, 4L, 5L);
+        assertIdentical(replay.replica("xlanded.db").file, db);
+    }
+
+    @Test
     void attachedDatabasesThroughTheVfsAreCapturedPerDatabase() throws Exception {
         Path main = dir.resolve("main.db");
         Path side = dir.resolve("side.db");

@@ -562,11 +562,16 @@ final class TrackedDatabase {
      */
     private Prepared prepare(OpenFile file, TransactionCapture tx, boolean early) throws Throwable {
         if (tx.recovery && !verified) {
-            // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file.
-            WriterStateFile.State state = recordedState();
-            lastLsn = state == null ? 0 : state.lsn();
-            chainChecksum = state == null ? JournalContract.EMPTY_CHECKSUM : state.checksum();
+            // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file, which
+            // the playback left whole. Where the journal ends (Kafka may be ahead of the recorded position) and what
+            // the outbox holds decide the LSN; the entry is a base entry, since the capture began mid-playback.
+            byte[] header = file.read(0, HEADER_BYTES);
+            int pageSize = PageChecksum.headerPageSize(header);
+            verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size());
             verified = true;
+            if (counterFloor != null && tx.startChangeCounter - counterFloor < 0) {
+                tx.startChangeCounter = counterFloor;
+            }
         }
         if (tx.headerAssumed && changedOutside(file, tx)) {
             log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (its change counter moved on since the"
@@ -660,7 +665,7 @@ final class TrackedDatabase {
             forgetFileState();
             return Prepared.NOTHING;
         }
-        if (pageCount > 0 && !tx.recovery && changeCounter(header) != tx.startChangeCounter + 1) {
+        if (pageCount > 0 && (!tx.recovery || counterFloor != null) && changeCounter(header) != tx.startChangeCounter + 1) {
             advanceChangeCounter(file, header, tx.startChangeCounter);
         }
         Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
