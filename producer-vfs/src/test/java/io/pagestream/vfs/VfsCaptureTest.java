@@ -682,7 +682,6 @@ class VfsCaptureTest {
     @Test
     void hotJournalLeftByACrashedWriterIsRolledBackAndTheChainContinues() throws Exception {
         Path db = dir.resolve("crash.db");
-        Path journal = Path.of(db + "-journal");
         Map<String, String> hashes = new ConcurrentHashMap<>();
         List<JournalRecord> first;
         try (Harness h = new Harness(hashes, 1_000_000)) {
@@ -695,21 +694,8 @@ class VfsCaptureTest {
             first = h.records();
         }
         byte[] committed = Files.readAllBytes(db);
-        // Another process crashes mid-transaction after spilling pages: simulate it by snapshotting the database and
-        // its journal while a plain connection is in that state (no connection through a VFS is open meanwhile).
-        Path crashedDb = dir.resolve("crashed-copy");
-        Path crashedJournal = dir.resolve("crashed-journal");
-        try (Connection plain = plainConnection(db)) {
-            exec(plain, "PRAGMA cache_size=2", "BEGIN",
-                    "UPDATE t SET b = randomblob(1400)",
-                    "INSERT INTO t(id, b) SELECT id + 100, randomblob(3000) FROM t");
-            assertThat(Files.size(db)).as("spilled").isGreaterThan(committed.length);
-            Files.copy(db, crashedDb);
-            Files.copy(journal, crashedJournal);
-            exec(plain, "ROLLBACK");
-        }
-        Files.copy(crashedDb, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(crashedJournal, journal, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        leaveHotJournal(db, "UPDATE t SET b = randomblob(1400)", "INSERT INTO t(id, b) SELECT id + 100, randomblob(3000) FROM t");
+        assertThat(Files.size(db)).as("spilled").isGreaterThan(committed.length);
         assertThat(Files.readAllBytes(db)).isNotEqualTo(committed);
 
         List<JournalRecord> second;
@@ -796,17 +782,7 @@ class VfsCaptureTest {
         // leaving a hot journal: snapshot a plain connection's spilled transaction over the rolled-back file.
         Files.copy(rolledBack, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.copy(stateBefore, state, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Path journalFile = Path.of(db + "-journal");
-        Path crashedDb = dir.resolve("xlanded-crashed");
-        Path crashedJournal = dir.resolve("xlanded-crashed-journal");
-        try (Connection plain = plainConnection(db)) {
-            exec(plain, "PRAGMA cache_size=2", "BEGIN", "UPDATE t SET b = randomblob(1400)");
-            Files.copy(db, crashedDb);
-            Files.copy(journalFile, crashedJournal);
-            exec(plain, "ROLLBACK");
-        }
-        Files.copy(crashedDb, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(crashedJournal, journalFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        leaveHotJournal(db, "UPDATE t SET b = randomblob(1400)");
 
         try (Harness h = new Harness(hashes, journal)) {
             try (Connection c = h.connectSync(db)) {
@@ -1077,6 +1053,26 @@ class VfsCaptureTest {
                 }
             }).isInstanceOf(SQLException.class);
         }
+    }
+
+    /**
+     * Leaves {@code db} as a process that crashed in the middle of {@code statements}, after spilling pages, would:
+     * snapshots the file and its journal while a plain connection is in that state (no connection through a VFS may
+     * be open meanwhile), rolls back, and puts the snapshot back.
+     */
+    private void leaveHotJournal(Path db, String... statements) throws Exception {
+        Path journal = Path.of(db + "-journal");
+        Path crashedDb = dir.resolve(db.getFileName() + "-crashed");
+        Path crashedJournal = dir.resolve(db.getFileName() + "-crashed-journal");
+        try (Connection plain = plainConnection(db)) {
+            exec(plain, "PRAGMA cache_size=2", "BEGIN");
+            exec(plain, statements);
+            Files.copy(db, crashedDb);
+            Files.copy(journal, crashedJournal);
+            exec(plain, "ROLLBACK");
+        }
+        Files.copy(crashedDb, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(crashedJournal, journal, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static void useModes(Connection c, String journalMode, boolean exclusive) throws SQLException {

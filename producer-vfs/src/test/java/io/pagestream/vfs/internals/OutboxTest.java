@@ -33,8 +33,7 @@ class OutboxTest {
             for (int lsn = 1; lsn <= 60; lsn++) {
                 // Mostly small entries, some of several MiB so segments roll over, one larger than a segment.
                 int size = lsn == 30 ? (9 << 20) : random.nextInt(10) == 0 ? random.nextInt(3 << 20) : random.nextInt(400);
-                byte[] payload = new byte[size];
-                random.nextBytes(payload);
+                byte[] payload = randomBytes(random, size);
                 payloads.add(payload);
                 outbox.stage(lsn, payload);
                 outbox.syncBeforeDatabaseSync(-1);
@@ -108,13 +107,11 @@ class OutboxTest {
         try (Outbox outbox = new Outbox(db)) {
             outbox.readAll();
             for (int lsn = 1; lsn <= 3000; lsn++) {
-                byte[] payload = new byte[random.nextInt(20) == 0 ? random.nextInt(200_000) : random.nextInt(600)];
-                random.nextBytes(payload);
+                byte[] payload = randomBytes(random, random.nextInt(20) == 0 ? random.nextInt(200_000) : random.nextInt(600));
                 outbox.stage(lsn, payload);
                 if (random.nextInt(10) == 0) {
                     outbox.unstage(lsn); // a rolled-back commit: the same LSN is staged again
-                    payload = new byte[random.nextInt(300)];
-                    random.nextBytes(payload);
+                    payload = randomBytes(random, random.nextInt(300));
                     outbox.stage(lsn, payload);
                 }
                 payloads.add(payload);
@@ -161,6 +158,12 @@ class OutboxTest {
         for (int i = 0; i < staged.size(); i++) {
             assertThat(staged.get(i).payload()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
         }
+    }
+
+    private static byte[] randomBytes(Random random, int length) {
+        byte[] bytes = new byte[length];
+        random.nextBytes(bytes);
+        return bytes;
     }
 
     private static byte[] bytes(int length, int value) {
