@@ -143,7 +143,7 @@ public final class JournalPublisher implements AutoCloseable {
                     if (tx.sync() != null) {
                         tx.sync().dropped(new WriterFencedException(tx.db().dbId, null));
                     }
-                    done(true);
+                    done(1, true);
                 } else {
                     if (backlog.entries.isEmpty()) {
                         backlog.oldestSince = System.nanoTime();
@@ -212,7 +212,7 @@ public final class JournalPublisher implements AutoCloseable {
             while (!backlog.entries.isEmpty() && backlog.entries.peekLast().sync() != null
                     && backlog.entries.peekLast().sync().withdrawn()) {
                 backlog.entries.removeLast().sync().dropped(new IllegalStateException("withdrawn"));
-                done(false);
+                done(1, false);
             }
             if (backlog.entries.isEmpty()) {
                 return;
@@ -290,10 +290,7 @@ public final class JournalPublisher implements AutoCloseable {
         } catch (RuntimeException e) {
             log.error("pagestream: recording the position of db {} LSN {} failed", db.dbId, newest.getLsn(), e);
         } finally {
-            synchronized (progress) {
-                completed += batch.size();
-                progress.notifyAll();
-            }
+            done(batch.size(), false);
         }
     }
 
@@ -308,15 +305,15 @@ public final class JournalPublisher implements AutoCloseable {
             if (tx.sync() != null) {
                 tx.sync().dropped(error);
             }
-            done(true);
+            done(1, true);
         }
     }
 
-    private void done(boolean failure) {
+    private void done(int entries, boolean failure) {
         synchronized (progress) {
-            completed++;
+            completed += entries;
             if (failure) {
-                failed++;
+                failed += entries;
             }
             progress.notifyAll();
         }

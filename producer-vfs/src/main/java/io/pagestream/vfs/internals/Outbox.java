@@ -200,7 +200,10 @@ final class Outbox implements AutoCloseable {
         pending.removeLast();
         pendingBytes -= last.bytes();
         FileChannel channel = channel(last.segmentFirstLsn());
-        zeroFrom(channel, last.start(), last.start() + last.bytes());
+        // Just staged, so not zero: overwritten without reading it first.
+        for (long position = last.start(); position < last.start() + last.bytes(); position += ZEROS.length) {
+            write(channel, ByteBuffer.wrap(ZEROS, 0, (int) Math.min(ZEROS.length, last.start() + last.bytes() - position)), position);
+        }
         if (channel == current) {
             end = last.start();
         }

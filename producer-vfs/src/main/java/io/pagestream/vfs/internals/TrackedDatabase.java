@@ -83,10 +83,10 @@ final class TrackedDatabase {
     private volatile boolean needsBase;
     /** Set by the publisher when another writer claimed this db id. */
     private volatile WriterFencedException fencedBy;
-    /** A synchronous COMMIT that gave up on Kafka: whether its entry landed anyway decides how the chain goes on. */
-    private SyncCommit uncertain;
-    private long uncertainLsn;
-    /** The entry of that COMMIT, with its page images: the chain's images of its pages should it have landed. */
+    /**
+     * The entry of a synchronous COMMIT that gave up on Kafka, with its page images: whether it landed anyway decides
+     * how the chain goes on (its images are then the chain's images of its pages).
+     */
     private Prepared uncertainEntry;
 
     /** The chain's checksum after the last committed entry. */
@@ -300,8 +300,8 @@ final class TrackedDatabase {
      * Kafka already holds it), and a sync already done while Kafka took the entry is not done again.
      */
     int sync(OpenFile file, int flags) throws Throwable {
-        if (!settings.sync() && outbox.needsSync()) {
-            outbox.syncBeforeDatabaseSync(file.descriptor);
+        if (!settings.sync()) {
+            outbox.syncBeforeDatabaseSync(file.descriptor); // nothing to do when nothing was staged since
         }
         file.lastSyncFlags = flags;
         if (file.syncedAhead) {
@@ -309,6 +309,13 @@ final class TrackedDatabase {
             return SqliteNative.SQLITE_OK;
         }
         return file.real.sync(file.file, flags);
+    }
+
+    /** A transaction's change counter starts no lower than the journal's newest (see {@link #counterFloor}). */
+    private void raiseToCounterFloor(TransactionCapture tx) {
+        if (counterFloor != null && tx.startChangeCounter - counterFloor < 0) {
+            tx.startChangeCounter = counterFloor;
+        }
     }
 
     /** Whether this database's COMMITs wait for Kafka (commit.mode=sync). */
@@ -365,7 +372,7 @@ final class TrackedDatabase {
             return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
         }
         // (A rollback that restores pages syncs too: it prepares nothing, and waits for nothing.)
-        if (prepared.committed() != null && uncertain != null) {
+        if (prepared.committed() != null && uncertainEntry != null) {
             long chainEnd = lastLsn;
             if (!settleUncertain(tx)) {
                 return SqliteNative.SQLITE_IOERR;
@@ -402,7 +409,7 @@ final class TrackedDatabase {
             unprepare(tx);
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): Kafka did not acknowledge LSN {} within"
-                    + " commit.sync.timeout.ms {} ({}); the transaction rolls back", dbId, path, uncertainLsn,
+                    + " commit.sync.timeout.ms {} ({}); the transaction rolls back", dbId, path, committed.entry().getLsn(),
                     settings.syncTimeoutMs(), cause.toString());
             return SqliteNative.SQLITE_IOERR;
         }
@@ -433,17 +440,15 @@ final class TrackedDatabase {
      * @return false when that is still unknown (Kafka unreachable): this commit fails too
      */
     private boolean settleUncertain(TransactionCapture tx) throws InterruptedException {
+        Prepared landed = uncertainEntry;
+        JournalEntry entry = landed.committed().entry();
         try {
-            if (uncertain.landed.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS)) {
-                Prepared landed = uncertainEntry;
-                JournalEntry entry = landed.committed().entry();
-                lastLsn = uncertainLsn;
+            if (landed.committed().sync().landed.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS)) {
+                lastLsn = entry.getLsn();
                 byte[] first = landed.post().get(1);
                 if (first != null) {
                     counterFloor = changeCounter(first); // for later commits too, should this one not commit
-                    if (tx.startChangeCounter - counterFloor < 0) {
-                        tx.startChangeCounter = counterFloor;
-                    }
+                    raiseToCounterFloor(tx);
                 }
                 if (landed.kind() == CommittedTransaction.Kind.DIFF && entry.getPageCount() == tx.originalPages && !needsBase
                         && !tx.rewrite && !tx.recovery) {
@@ -454,19 +459,18 @@ final class TrackedDatabase {
                         cache.put(pgno, image, landed.postHashes().get(pgno));
                     });
                     log.warn("pagestream: db {} ({}): LSN {} reached Kafka after its synchronous commit gave up; this commit"
-                            + " carries its {} page(s) back", dbId, path, uncertainLsn, landed.post().size());
+                            + " carries its {} page(s) back", dbId, path, lastLsn, landed.post().size());
                 } else {
                     needsBase = true;
                     log.warn("pagestream: db {} ({}): LSN {} reached Kafka after its synchronous commit gave up; a base entry"
-                            + " follows it", dbId, path, uncertainLsn);
+                            + " follows it", dbId, path, lastLsn);
                 }
             }
-            uncertain = null;
             uncertainEntry = null;
             return true;
         } catch (ExecutionException | TimeoutException e) {
             log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still unknown",
-                    dbId, path, uncertainLsn);
+                    dbId, path, entry.getLsn());
             return false;
         }
     }
@@ -530,8 +534,6 @@ final class TrackedDatabase {
             if (sync != null) {
                 // Sent to Kafka before the commit point: it may be there although the transaction is not.
                 sync.withdraw();
-                uncertain = sync;
-                uncertainLsn = prepared.committed().entry().getLsn();
                 uncertainEntry = prepared;
             }
             try {
@@ -569,9 +571,7 @@ final class TrackedDatabase {
             int pageSize = PageChecksum.headerPageSize(header);
             verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size());
             verified = true;
-            if (counterFloor != null && tx.startChangeCounter - counterFloor < 0) {
-                tx.startChangeCounter = counterFloor;
-            }
+            raiseToCounterFloor(tx);
         }
         if (tx.headerAssumed && changedOutside(file, tx)) {
             log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (its change counter moved on since the"
@@ -629,7 +629,9 @@ final class TrackedDatabase {
         if (pageCount >= 1) {
             byte[] page1 = post.getOrDefault(1, first); // not in post: unwritten or unchanged, as the file holds it
             if (changeCounter(page1) != tx.startChangeCounter + 1) {
-                pre.putIfAbsent(1, page1.clone()); // not written by SQLite: the file holds the start image
+                // Not written by SQLite: the file holds the start image. This adds to the capture's own pre-images,
+                // which a second prepare of the same transaction (after unprepare or a settled uncertainty) finds as is.
+                pre.putIfAbsent(1, page1.clone());
                 post.put(1, advanceChangeCounter(file, page1, tx.startChangeCounter));
             }
         }
@@ -793,9 +795,7 @@ final class TrackedDatabase {
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
         capture.startChangeCounter = changeCounter(header);
-        if (counterFloor != null && capture.startChangeCounter - counterFloor < 0) {
-            capture.startChangeCounter = counterFloor;
-        }
+        raiseToCounterFloor(capture);
         capture.headerAssumed = known;
         if (needsBase) {
             capture.switchToRewrite(); // the commit reads every page anyway: keep no images
