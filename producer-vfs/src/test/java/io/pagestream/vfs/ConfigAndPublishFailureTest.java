@@ -285,6 +285,53 @@ class ConfigAndPublishFailureTest {
         assertThat(Files.readAllBytes(replay.replica("late.db").file)).isEqualTo(Files.readAllBytes(db));
     }
 
+    @Test
+    void aSynchronousCommitThatGaveUpButReachedKafkaIsCarriedBackAfterARestartToo() throws Exception {
+        java.util.concurrent.CountDownLatch fourLands = new java.util.concurrent.CountDownLatch(1);
+        FlakySink sink = new FlakySink();
+        sink.sender = (lsn, records) -> {
+            try {
+                if (lsn == 4) { // Kafka takes LSN 4 only after its COMMIT gave up waiting
+                    fourLands.await();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return sink.journal.send(records);
+        };
+        Path db = dir.resolve("restarted.db");
+        Map<String, String> settings = Map.of("vfs.name", "restarted", "commit.mode", "sync", "commit.sync.timeout.ms", "1000");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(id integer primary key, tag text, b blob)");
+            s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)"
+                    + " insert into t select i, 'committed', randomblob(3000) from n");
+            s.execute("delete from t where id > 20"); // LSN 3: free pages for LSN 4 to reuse without journaling them
+            assertThatThrownBy(() -> s.execute("insert into t select 1000 + id, 'late', randomblob(3000) from t"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            fourLands.countDown();
+            assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
+        } // the process stops before another commit settles LSN 4
+        try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("insert into t values (3000, 'after', randomblob(9000))"); // LSN 5, carrying LSN 4 back
+            s.execute("update t set tag = 'after too' where id = 7"); // LSN 6
+            try (java.sql.ResultSet rs = s.executeQuery("select count(*) from t where tag = 'late'")) {
+                assertThat(rs.getInt(1)).as("the COMMIT that gave up rolled back").isZero();
+            }
+        }
+        java.util.Set<Integer> counters = new java.util.HashSet<>();
+        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replay-restarted")));
+        replay.applyAll(sink.journal.records(), (entry, file) -> assertThat(counters.add(VfsTestSupport.changeCounter(file)))
+                .as("a new change counter after LSN " + entry.getLsn()).isTrue());
+        assertThat(replay.replica("restarted.db").entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList())
+                .as("LSN 4 is in the journal, and carried back after the restart rather than rebased")
+                .containsExactly("1B", "2", "3", "4", "5", "6");
+        assertThat(Files.readAllBytes(replay.replica("restarted.db").file)).isEqualTo(Files.readAllBytes(db));
+    }
+
     /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
     private List<String> replayed(List<JournalRecord> records, String dbId) throws Exception {
         JournalReplay replay = new JournalReplay(java.nio.file.Files.createDirectories(dir.resolve("replay-" + dbId)));

@@ -353,11 +353,10 @@ final class TrackedDatabase {
             log.error("pagestream: db {} ({}): commit refused (SQLITE_READONLY): {}", dbId, path, fencedBy.getMessage());
             return SqliteNative.SQLITE_READONLY;
         }
-        // A chunked file's final size is known only after the commit point: staged at commit instead.
         // Playing the journal back (hot-journal recovery, or a rollback after pages were written) syncs too, but
         // commits nothing: free pages SQLite reused without journaling them keep their new bytes, and would look
         // like a transaction.
-        if (tx == null || tx.prepared != null || sizeFromFile || tx.recovery || tx.restoring) {
+        if (tx == null || tx.prepared != null || tx.recovery || tx.restoring) {
             return SqliteNative.SQLITE_OK;
         }
         tx.journalPage = null;
@@ -367,22 +366,20 @@ final class TrackedDatabase {
                     + " not supported; use DELETE, TRUNCATE or PERSIST", dbId, path);
             return SqliteNative.SQLITE_ERROR;
         }
-        Prepared prepared = prepare(file, tx, true);
-        if (prepared == null) {
-            return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
-        }
-        // (A rollback that restores pages syncs too: it prepares nothing, and waits for nothing.)
-        if (prepared.committed() != null && uncertainEntry != null) {
+        // A chunked file's final size is known only after the commit point: staged at commit instead (null).
+        Prepared prepared = sizeFromFile ? null : prepare(file, tx, true);
+        // Whatever stages an entry, here or at the commit, must first know where the chain ends.
+        if (uncertainEntry != null && (prepared == null || prepared.committed() != null)) {
             long chainEnd = lastLsn;
             if (!settleUncertain(tx)) {
                 return SqliteNative.SQLITE_IOERR;
             }
-            if (lastLsn != chainEnd) {
+            if (prepared != null && lastLsn != chainEnd) {
                 prepared = prepare(file, tx, true); // the journal holds a transaction the file does not
-                if (prepared == null) {
-                    return SqliteNative.SQLITE_OK; // staged at the commit, from the same capture
-                }
             }
+        }
+        if (prepared == null) {
+            return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
         }
         CommittedTransaction committed = prepared.committed();
         if (committed != null && !awaitOutboxRoom(committed.payload().length)) {
@@ -443,7 +440,10 @@ final class TrackedDatabase {
         Prepared landed = uncertainEntry;
         JournalEntry entry = landed.committed().entry();
         try {
-            if (landed.committed().sync().landed.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS)) {
+            boolean inJournal = landed.committed().sync().landed.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS);
+            if (!inJournal) {
+                outbox.unstage(entry.getLsn()); // its outbox copy, kept until now for a restart to settle it
+            } else {
                 lastLsn = entry.getLsn();
                 byte[] first = landed.post().get(1);
                 if (first != null) {
@@ -468,6 +468,8 @@ final class TrackedDatabase {
             }
             uncertainEntry = null;
             return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         } catch (ExecutionException | TimeoutException e) {
             log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still unknown",
                     dbId, path, entry.getLsn());
@@ -532,9 +534,12 @@ final class TrackedDatabase {
         if (prepared.committed() != null) {
             SyncCommit sync = prepared.committed().sync();
             if (sync != null) {
-                // Sent to Kafka before the commit point: it may be there although the transaction is not.
+                // Sent to Kafka before the commit point: it may be there although the transaction is not. The outbox
+                // keeps its copy (published never again) until the next commit learns which: should the process stop
+                // first, the restart finds there what to carry back if Kafka has it.
                 sync.withdraw();
                 uncertainEntry = prepared;
+                return;
             }
             try {
                 outbox.unstage(prepared.committed().entry().getLsn());
