@@ -57,6 +57,8 @@ class ConfigAndPublishFailureTest {
     private static final class FlakySink implements JournalSink {
         final InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
         volatile java.util.function.LongPredicate failing = lsn -> false;
+        /** Kafka away: nothing can be sent, claimed or read. */
+        volatile boolean unreachable;
         /** Replaces the whole send when set: (lsn, records) -> acknowledgement. */
         volatile java.util.function.BiFunction<Long, List<JournalRecord>, CompletableFuture<Void>> sender;
 
@@ -66,7 +68,7 @@ class ConfigAndPublishFailureTest {
             if (sender != null) {
                 return sender.apply(lsn, records);
             }
-            if (failing.test(lsn)) {
+            if (unreachable || failing.test(lsn)) {
                 return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
             }
             return journal.send(records);
@@ -74,11 +76,17 @@ class ConfigAndPublishFailureTest {
 
         @Override
         public void claim(String dbId) {
+            if (unreachable) {
+                throw new io.pagestream.schemas.RetriablePagestreamException("cannot claim db " + dbId + ": broker gone", null);
+            }
             journal.claim(dbId);
         }
 
         @Override
         public java.util.Optional<JournalPosition> lastPosition(String dbId) {
+            if (unreachable) {
+                throw new io.pagestream.schemas.RetriablePagestreamException("cannot read the end of db " + dbId + ": broker gone", null);
+            }
             return journal.lastPosition(dbId);
         }
 
@@ -330,6 +338,43 @@ class ConfigAndPublishFailureTest {
                 .as("LSN 4 is in the journal, and carried back after the restart rather than rebased")
                 .containsExactly("1B", "2", "3", "4", "5", "6");
         assertThat(Files.readAllBytes(replay.replica("restarted.db").file)).isEqualTo(Files.readAllBytes(db));
+    }
+
+    @Test
+    void aSynchronousWriterRestartingWhileKafkaIsAwayCommitsNothingUntilItKnowsWhereItsJournalEnds() throws Exception {
+        FlakySink sink = new FlakySink();
+        Path db = dir.resolve("away.db");
+        Path state = Path.of(db + "-pagestream");
+        Path fileBefore = dir.resolve("away-file-before");
+        Path stateBefore = dir.resolve("away-state-before");
+        Map<String, String> settings = Map.of("vfs.name", "away", "commit.mode", "sync", "commit.sync.timeout.ms", "1000",
+                "startup.timeout.ms", "1000");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            s.execute("create table t(id integer primary key, tag text)");
+            s.execute("insert into t values (1, 'committed')"); // LSN 2
+            assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
+            Files.copy(db, fileBefore);
+            Files.copy(state, stateBefore);
+            s.execute("insert into t values (2, 'landed')"); // LSN 3
+        }
+        // The process died after Kafka took LSN 3, before its commit point and before recording the position.
+        Files.copy(fileBefore, db, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(stateBefore, state, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        sink.unreachable = true;
+        try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            assertThatThrownBy(() -> s.execute("insert into t values (3, 'while away')"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            sink.unreachable = false;
+            s.execute("insert into t values (4, 'after')"); // LSN 4, carrying LSN 3 back
+            try (java.sql.ResultSet rs = s.executeQuery("select group_concat(tag) from t")) {
+                assertThat(rs.getString(1)).isEqualTo("committed,after");
+            }
+        }
+        assertThat(replayed(sink.journal.records(), "away.db")).as("one chain, LSN 3 not forked").containsExactly("1B", "2", "3", "4");
     }
 
     /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */

@@ -360,6 +360,11 @@ final class TrackedDatabase {
             return SqliteNative.SQLITE_OK;
         }
         tx.journalPage = null;
+        if (!verified) {
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): where its journal ends in Kafka is unknown,"
+                    + " and commit.mode=sync needs Kafka", dbId, path);
+            return SqliteNative.SQLITE_IOERR;
+        }
         if (settings.sync() && openJournals == 0) {
             // journal_mode=MEMORY (set through an attached database, past the PRAGMA check): a rollback could not be told.
             log.error("pagestream: db {} ({}): commit refused (SQLITE_ERROR): journal_mode=MEMORY with commit.mode=sync is"
@@ -574,7 +579,8 @@ final class TrackedDatabase {
             // the outbox holds decide the LSN; the entry is a base entry, since the capture began mid-playback.
             byte[] header = file.read(0, HEADER_BYTES);
             int pageSize = PageChecksum.headerPageSize(header);
-            verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size());
+            // (Past the commit point here: nothing can be refused, so without Kafka it goes on from the recorded position.)
+            verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size(), false);
             verified = true;
             raiseToCounterFloor(tx);
         }
@@ -792,8 +798,7 @@ final class TrackedDatabase {
         // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
         if (!recovery) {
             if (!verified) {
-                verifyAgainstState(file, pageSize, file.size());
-                verified = true;
+                verified = verifyAgainstState(file, pageSize, file.size(), settings.sync()); // if not, the commit is refused
             }
             expectedHeader = header;
         }
@@ -815,8 +820,12 @@ final class TrackedDatabase {
      * First transaction in this process: claims the db id (fencing any other writer of it), then reconciles the file
      * with the position the state file recorded, the end of the journal and the end of the outbox. Entries in the
      * outbox that Kafka lacks are published first.
+     *
+     * @param needsKafka whether an unreachable Kafka stops the reconciling (synchronous commits); otherwise it goes on
+     *     from the recorded position
+     * @return false when it stopped: nothing is reconciled, and the next transaction tries again
      */
-    private void verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
+    private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize, boolean needsKafka) throws Throwable {
         WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         committedPages = pageCount;
@@ -831,6 +840,13 @@ final class TrackedDatabase {
             publisher.claim(dbId);
             published = publisher.lastPosition(dbId);
         } catch (RuntimeException e) {
+            if (needsKafka) {
+                // Kafka may hold an entry the file does not (sent before a commit point the process never reached): a
+                // chain continued from the recorded position could fork it. Its commits could not succeed anyway.
+                log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); with"
+                        + " commit.mode=sync its commits are refused until that succeeds", dbId, path, e.getMessage());
+                return false;
+            }
             log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
                     + " from the recorded position", dbId, path, e.getMessage());
         }
@@ -841,7 +857,7 @@ final class TrackedDatabase {
         // Entries the journal already has (a synchronous commit's, sent before its commit point) need nothing here.
         if (staged.stream().anyMatch(entry -> entry.lsn() > endLsn)) {
             if (resumeFromOutbox(staged, endLsn, endChecksum, checksum)) {
-                return;
+                return true;
             }
             log.warn("pagestream: db {} ({}): the {} entries in its outbox do not continue the journal's end (LSN {}) —"
                     + " another writer published this db id, or the file changed outside the VFS; they are discarded",
@@ -852,14 +868,14 @@ final class TrackedDatabase {
         if (state != null && endLsn == recordedLsn && endChecksum == checksum && state.pageCount() == pageCount
                 && (pageCount == 0 || state.pageSize() == pageSize)) {
             continueAfter(endLsn, checksum, "its recorded position");
-            return;
+            return true;
         }
         if (published.isPresent() && kafkaAhead && endChecksum == checksum) {
             continueAfter(endLsn, checksum, "the journal's newest entry");
-            return;
+            return true;
         }
         if (carryBackLanded(kept, endLsn, endChecksum, file, pageSize, pageCount, checksum)) {
-            return;
+            return true;
         }
         lastLsn = Math.max(recordedLsn, publishedLsn);
         needsBase = true;
@@ -869,6 +885,7 @@ final class TrackedDatabase {
             log.warn("pagestream: db {} ({}) does not match the end of its journal (LSN {}, changed outside the VFS or"
                     + " written by another writer): the next commit publishes a base entry", dbId, path, lastLsn);
         }
+        return true;
     }
 
     /**
