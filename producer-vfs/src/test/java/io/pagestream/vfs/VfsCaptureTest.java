@@ -798,6 +798,62 @@ class VfsCaptureTest {
     }
 
     @Test
+    void aHotJournalRecoveredInExclusiveModeCommitsSynchronouslyLikeAnyTransaction() throws Exception {
+        Path db = dir.resolve("xsync.db");
+        InMemoryJournalSink journal = new InMemoryJournalSink(1_000_000);
+        Map<String, String> hashes = new ConcurrentHashMap<>();
+        try (Harness h = new Harness(hashes, journal)) {
+            try (Connection c = h.connectSync(db)) {
+                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+                tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)"
+                        + " INSERT INTO t(id, b) SELECT i, randomblob(1500) FROM n");
+            }
+            h.flush();
+        }
+        leaveHotJournal(db, "UPDATE t SET b = randomblob(1400)");
+        java.util.concurrent.atomic.AtomicBoolean kafkaAway = new java.util.concurrent.atomic.AtomicBoolean(true);
+        JournalSink sink = new JournalSink() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> send(List<JournalRecord> records) {
+                return kafkaAway.get() ? java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("broker gone"))
+                        : journal.send(records);
+            }
+
+            @Override
+            public void claim(String dbId) {}
+
+            @Override
+            public java.util.Optional<JournalPosition> lastPosition(String dbId) {
+                return journal.lastPosition(dbId);
+            }
+
+            @Override
+            public int maxRecordBytes() {
+                return journal.maxRecordBytes();
+            }
+
+            @Override
+            public void close() {}
+        };
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "xsync", "commit.mode", "sync",
+                        "commit.sync.timeout.ms", "1000")).sink(sink).install();
+                Connection c = java.sql.DriverManager.getConnection(vfs.jdbcUrl(db))) {
+            useModes(c, "DELETE", true);
+            // Recovers the hot journal and keeps the lock into this transaction, whose COMMIT waits for Kafka all the same.
+            assertThatThrownBy(() -> exec(c, "INSERT INTO t(id, b) VALUES (100, x'02')"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            kafkaAway.set(false);
+            exec(c, "INSERT INTO t(id, b) VALUES (101, x'03')");
+            assertThat(queryLongs(c, "SELECT id FROM t WHERE id >= 100")).containsExactly(101L);
+            assertThat(vfs.flush(java.time.Duration.ofSeconds(10))).isTrue();
+        }
+        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replicas")));
+        replay.applyAll(journal.records(), (entry, file) -> {});
+        assertThat(lsns(replay.replica("xsync.db").entries)).containsExactly(1L, 2L, 3L);
+        assertIdentical(replay.replica("xsync.db").file, db);
+    }
+
+    @Test
     void attachedDatabasesThroughTheVfsAreCapturedPerDatabase() throws Exception {
         Path main = dir.resolve("main.db");
         Path side = dir.resolve("side.db");

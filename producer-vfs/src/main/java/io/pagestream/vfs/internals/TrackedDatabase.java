@@ -356,10 +356,26 @@ final class TrackedDatabase {
         // Playing the journal back (hot-journal recovery, or a rollback after pages were written) syncs too, but
         // commits nothing: free pages SQLite reused without journaling them keep their new bytes, and would look
         // like a transaction.
-        if (tx == null || tx.prepared != null || tx.recovery || tx.restoring) {
+        if (tx == null || tx.prepared != null) {
+            return SqliteNative.SQLITE_OK;
+        }
+        if (tx.recovery && !tx.playedBack) {
+            tx.playedBack = true; // a hot journal's playback syncs once, even when it had no page to put back
+            return SqliteNative.SQLITE_OK;
+        }
+        if (tx.restoring) {
             return SqliteNative.SQLITE_OK;
         }
         tx.journalPage = null;
+        if (tx.recovery && !verified) {
+            // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file, which
+            // the playback left whole. Where the journal ends (Kafka may be ahead of the recorded position) and what
+            // the outbox holds decide the LSN; the entry is a base entry, since the capture began mid-playback.
+            byte[] header = file.read(0, HEADER_BYTES);
+            int pageSize = PageChecksum.headerPageSize(header);
+            verified = verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size());
+            raiseToCounterFloor(tx);
+        }
         if (!verified) {
             log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): where its journal ends in Kafka is unknown,"
                     + " and commit.mode=sync needs Kafka", dbId, path);
@@ -573,17 +589,6 @@ final class TrackedDatabase {
      * entry is left for the commit itself (null).
      */
     private Prepared prepare(OpenFile file, TransactionCapture tx, boolean early) throws Throwable {
-        if (tx.recovery && !verified) {
-            // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file, which
-            // the playback left whole. Where the journal ends (Kafka may be ahead of the recorded position) and what
-            // the outbox holds decide the LSN; the entry is a base entry, since the capture began mid-playback.
-            byte[] header = file.read(0, HEADER_BYTES);
-            int pageSize = PageChecksum.headerPageSize(header);
-            // (Past the commit point here: nothing can be refused, so without Kafka it goes on from the recorded position.)
-            verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size(), false);
-            verified = true;
-            raiseToCounterFloor(tx);
-        }
         if (tx.headerAssumed && changedOutside(file, tx)) {
             log.warn("pagestream: db {} ({}) was changed outside the Pagestream VFS (its change counter moved on since the"
                     + " last commit); this commit publishes a base entry", dbId, path);
@@ -798,7 +803,7 @@ final class TrackedDatabase {
         // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
         if (!recovery) {
             if (!verified) {
-                verified = verifyAgainstState(file, pageSize, file.size(), settings.sync()); // if not, the commit is refused
+                verified = verifyAgainstState(file, pageSize, file.size()); // if not, the commit is refused
             }
             expectedHeader = header;
         }
@@ -821,11 +826,10 @@ final class TrackedDatabase {
      * with the position the state file recorded, the end of the journal and the end of the outbox. Entries in the
      * outbox that Kafka lacks are published first.
      *
-     * @param needsKafka whether an unreachable Kafka stops the reconciling (synchronous commits); otherwise it goes on
-     *     from the recorded position
-     * @return false when it stopped: nothing is reconciled, and the next transaction tries again
+     * @return false when Kafka could not be read and commits are synchronous (otherwise it goes on from the recorded
+     *     position): nothing is reconciled, and the next transaction tries again
      */
-    private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize, boolean needsKafka) throws Throwable {
+    private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
         WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         committedPages = pageCount;
@@ -840,7 +844,7 @@ final class TrackedDatabase {
             publisher.claim(dbId);
             published = publisher.lastPosition(dbId);
         } catch (RuntimeException e) {
-            if (needsKafka) {
+            if (settings.sync()) {
                 // Kafka may hold an entry the file does not (sent before a commit point the process never reached): a
                 // chain continued from the recorded position could fork it. Its commits could not succeed anyway.
                 log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); with"

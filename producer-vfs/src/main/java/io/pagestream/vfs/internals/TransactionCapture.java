@@ -14,6 +14,11 @@ final class TransactionCapture {
     long pages;
     /** Started by hot-journal recovery: its pre-images are not the last committed state. */
     final boolean recovery;
+    /**
+     * Recovery only: the playback's sync of the database has passed. A later sync in the same capture is a transaction's
+     * (locking_mode=EXCLUSIVE keeps the recovery's lock into the connection's first transaction).
+     */
+    boolean playedBack;
     /** A write did not fit the page grid (page-size change): the commit ships every page. */
     boolean rewrite;
     /** The file change counter (page 1, bytes 24..27) when the transaction began. */
