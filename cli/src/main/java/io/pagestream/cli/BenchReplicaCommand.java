@@ -60,6 +60,9 @@ final class BenchReplicaCommand implements Callable<Integer> {
     @Option(names = "--dir", description = "Directory for the databases (default: a new temporary directory).")
     Path dir;
 
+    @Option(names = {"-c", "--config"}, description = "Pagestream VFS setting of the writer, e.g. -c publish.interval.ms=50.")
+    Map<String, String> writerConfig = new LinkedHashMap<>();
+
     private final PrintStream out = System.out;
     private final Map<String, Long> writerLsn = new ConcurrentHashMap<>();
 
@@ -74,8 +77,9 @@ final class BenchReplicaCommand implements Callable<Integer> {
         EmbeddedKafkaBroker broker = Benchmarks.startBroker(null);
         try {
             String topic = "pagestream.bench.replica." + System.currentTimeMillis();
-            Map<String, Object> writerSettings = Map.of(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                    PagestreamConfig.JOURNAL_TOPIC_CONFIG, topic, PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench-replica");
+            Map<String, Object> writerSettings = new LinkedHashMap<>(writerConfig);
+            writerSettings.putAll(Map.of(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                    PagestreamConfig.JOURNAL_TOPIC_CONFIG, topic, PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench-replica"));
             MeasuringJournalSink sink = new MeasuringJournalSink(new KafkaJournalSink(PagestreamConfig.of(writerSettings)));
             try (PagestreamVfs vfs = PagestreamVfs.builder(writerSettings).sink(sink)
                     .commitObserver((dbId, lsn, image) -> writerLsn.merge(dbId, lsn, Math::max)).install()) {

@@ -46,7 +46,7 @@ final class BenchWriterCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-server", description = "Kafka to publish to (default: an in-process broker).")
     String bootstrapServer;
 
-    @Option(names = "--rounds", description = "Interleaved block pairs per measurement (default: 9 quick, 25 full).")
+    @Option(names = "--rounds", description = "Interleaved block pairs per measurement (default: 3 quick, 9 full).")
     Integer rounds;
 
     @Option(names = "--update-rows", description = "Rows in the UPDATE table (default: 100000).")
@@ -64,6 +64,9 @@ final class BenchWriterCommand implements Callable<Integer> {
     @Option(names = {"-p", "--producer-property"}, description = "Kafka producer setting for the VFS, e.g. -p linger.ms=5.")
     Map<String, String> producerProperties = new LinkedHashMap<>();
 
+    @Option(names = {"-c", "--config"}, description = "Pagestream VFS setting, e.g. -c publish.interval.ms=50.")
+    Map<String, String> vfsSettings = new LinkedHashMap<>();
+
     private final PrintStream out = System.out;
     /** Sync-mode COMMIT latencies (null with --no-kafka). */
     private CommitLatency commitLatency;
@@ -71,7 +74,10 @@ final class BenchWriterCommand implements Callable<Integer> {
     /** Percentiles of single-row INSERT COMMITs, in ms, through plain sqlite-jdbc and through the VFS in sync mode. */
     private record CommitLatency(double plainP50, double plainP99, double syncP50, double syncP99) {}
 
-    /** {@code blocks} pairs of plain and VFS blocks of {@code txns} transactions each, alternating which goes first. */
+    /**
+     * {@code blocks} pairs of plain and VFS blocks of {@code txns} transactions each, alternating which goes first. A
+     * block lasts about a second, several publish intervals, so it carries its share of the publishing work.
+     */
     private record Sizes(int blocks, int txnsSyncOff, int txnsSyncFull) {}
 
     /** Medians over blocks; the ratio is the median of the per-block-pair ratios, which cancels slow drifts of the machine. */
@@ -79,7 +85,7 @@ final class BenchWriterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Sizes sizes = quick ? new Sizes(9, 500, 40) : new Sizes(25, 1_000, 60);
+        Sizes sizes = quick ? new Sizes(3, 3_000, 250) : new Sizes(9, 9_000, 700);
         if (rounds != null) {
             sizes = new Sizes(rounds, sizes.txnsSyncOff(), sizes.txnsSyncFull());
         }
@@ -90,6 +96,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, servers,
                 PagestreamConfig.JOURNAL_TOPIC_CONFIG, "pagestream.bench." + System.currentTimeMillis(),
                 PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench"));
+        settings.putAll(vfsSettings);
         producerProperties.forEach((key, value) -> settings.put(PagestreamConfig.PRODUCER_PREFIX + key, value));
         MeasuringJournalSink sink = new MeasuringJournalSink(noKafka
                 ? new DiscardingJournalSink(PagestreamConfig.of(settings).recordMaxBytes())
@@ -105,7 +112,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 results.add(measure(vfs, sink, workDir, new InsertWorkload(), sync, txns, sizes.blocks(), bytesPerTxn));
                 results.add(measure(vfs, sink, workDir, new UpdateWorkload(updateRows), sync, txns, sizes.blocks(), bytesPerTxn));
             }
-            commitLatency = noKafka ? null : measureSyncCommits(vfs, workDir, sizes.blocks(), quick ? 40 : 100);
+            commitLatency = noKafka ? null : measureSyncCommits(vfs, workDir, quick ? 9 : 25, quick ? 40 : 100);
             if (vfs.failedEntries() != 0) {
                 throw new IllegalStateException(vfs.failedEntries() + " entries failed to publish");
             }

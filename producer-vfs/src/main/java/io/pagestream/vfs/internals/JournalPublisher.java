@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -39,15 +40,14 @@ public final class JournalPublisher implements AutoCloseable {
     private static final long QUIET_BEFORE_SLEEP_NANOS = 50_000_000;
     /** Records of one database sent in one sink call (one Kafka transaction). */
     private static final long BATCH_BYTES = 4L << 20;
-    /**
-     * How long async entries gather before their batch goes: each batch is a Kafka transaction, several requests and
-     * log writes on the broker, which compete with the writing application when they share a machine.
-     */
-    private static final long BATCH_LINGER_NANOS = 50_000_000;
     private static final long FIRST_RETRY_NANOS = 200_000_000;
     private static final long LONGEST_RETRY_NANOS = 5_000_000_000L;
 
     private final JournalSink sink;
+    /** Shortest time between two batches of one database (publish.interval.ms), unless a COMMIT or a flush waits. */
+    private final long intervalNanos;
+    /** Callers of {@link #flush} waiting: everything goes at once. */
+    private final AtomicInteger flushing = new AtomicInteger();
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
     /** Publisher thread only: each database's entries not yet acknowledged, in LSN order. */
     private final Map<TrackedDatabase, Backlog> backlogs = new LinkedHashMap<>();
@@ -64,17 +64,22 @@ public final class JournalPublisher implements AutoCloseable {
         final ArrayDeque<CommittedTransaction> entries = new ArrayDeque<>();
         long retryAt;
         long retryDelay;
-        /** When the oldest waiting entry arrived. */
-        long oldestSince;
-        /** A synchronous COMMIT is waiting: send without lingering. */
+        /** When the last batch was sent: an entry after a quiet spell goes at once. */
+        long lastSentAt;
+        /** A synchronous COMMIT is waiting: send without waiting for the interval. */
         boolean urgent;
         /** After a failure: ask the sink where the journal ends before sending again. */
         boolean reclaim;
         boolean fenced;
+
+        Backlog(long lastSentAt) {
+            this.lastSentAt = lastSentAt;
+        }
     }
 
-    public JournalPublisher(JournalSink sink, String name) {
+    public JournalPublisher(JournalSink sink, String name, long intervalMs) {
         this.sink = sink;
+        this.intervalNanos = intervalMs * 1_000_000;
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
@@ -97,17 +102,23 @@ public final class JournalPublisher implements AutoCloseable {
      */
     public boolean flush(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (progress) {
-            long target = enqueued.sum();
-            while (completed < target) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
+        flushing.incrementAndGet();
+        LockSupport.unpark(thread);
+        try {
+            synchronized (progress) {
+                long target = enqueued.sum();
+                while (completed < target) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(progress, left);
                 }
-                TimeUnit.NANOSECONDS.timedWait(progress, left);
             }
+            return true;
+        } finally {
+            flushing.decrementAndGet();
         }
-        return true;
     }
 
     /** A committed transaction could not even be captured (e.g. out of memory): counted as a failed entry. */
@@ -138,29 +149,27 @@ public final class JournalPublisher implements AutoCloseable {
         long idleSince = System.nanoTime();
         while (true) {
             for (CommittedTransaction tx = queue.poll(); tx != null; tx = queue.poll()) {
-                Backlog backlog = backlogs.computeIfAbsent(tx.db(), db -> new Backlog());
+                Backlog backlog = backlogs.computeIfAbsent(tx.db(), db -> new Backlog(System.nanoTime() - intervalNanos));
                 if (backlog.fenced) {
                     if (tx.sync() != null) {
                         tx.sync().dropped(new WriterFencedException(tx.db().dbId, null));
                     }
                     done(1, true);
                 } else {
-                    if (backlog.entries.isEmpty()) {
-                        backlog.oldestSince = System.nanoTime();
-                    }
                     backlog.entries.add(tx);
                     backlog.urgent |= tx.sync() != null;
                 }
             }
             boolean sent = false;
+            boolean hurry = stopping || flushing.get() > 0;
             long now = System.nanoTime();
             for (Map.Entry<TrackedDatabase, Backlog> entry : backlogs.entrySet()) {
                 Backlog backlog = entry.getValue();
                 if (!backlog.entries.isEmpty() && now - backlog.retryAt >= 0
-                        && (backlog.urgent || stopping || now - backlog.oldestSince >= BATCH_LINGER_NANOS)) {
+                        && (backlog.urgent || hurry || now - backlog.lastSentAt >= intervalNanos)) {
                     publish(entry.getKey(), backlog);
                     backlog.urgent = backlog.entries.stream().anyMatch(tx -> tx.sync() != null);
-                    backlog.oldestSince = now;
+                    backlog.lastSentAt = System.nanoTime();
                     sent = true;
                 }
             }
@@ -171,9 +180,15 @@ public final class JournalPublisher implements AutoCloseable {
             if (stopping && queue.isEmpty()) {
                 return;
             }
-            boolean retrying = backlogs.values().stream().anyMatch(backlog -> !backlog.entries.isEmpty());
-            if (retrying || System.nanoTime() - idleSince < QUIET_BEFORE_SLEEP_NANOS) {
-                LockSupport.parkNanos(POLL_NANOS);
+            // Entries waiting (for their interval, or to be retried): wake when the first is due.
+            long wait = Long.MAX_VALUE;
+            for (Backlog backlog : backlogs.values()) {
+                if (!backlog.entries.isEmpty()) {
+                    wait = Math.min(wait, Math.max(backlog.retryAt, backlog.lastSentAt + intervalNanos) - now);
+                }
+            }
+            if (wait != Long.MAX_VALUE || System.nanoTime() - idleSince < QUIET_BEFORE_SLEEP_NANOS) {
+                LockSupport.parkNanos(Math.max(1, Math.min(wait, POLL_NANOS)));
             } else {
                 sleeping = true;
                 if (queue.isEmpty() && !stopping) {
