@@ -167,9 +167,12 @@ public final class JournalPublisher implements AutoCloseable {
                 Backlog backlog = entry.getValue();
                 if (!backlog.entries.isEmpty() && now - backlog.retryAt >= 0
                         && (backlog.urgent || hurry || now - backlog.lastSentAt >= intervalNanos)) {
-                    publish(entry.getKey(), backlog);
+                    // A batch cut at BATCH_BYTES (entries left, no failure) is followed at once: a backlog drains
+                    // at Kafka's pace, not at one batch per interval.
+                    if (publish(entry.getKey(), backlog) && backlog.entries.isEmpty()) {
+                        backlog.lastSentAt = System.nanoTime();
+                    }
                     backlog.urgent = backlog.entries.stream().anyMatch(tx -> tx.sync() != null);
-                    backlog.lastSentAt = System.nanoTime();
                     sent = true;
                 }
             }
@@ -199,18 +202,22 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** Sends the head of a database's backlog as one batch; on failure schedules a retry. */
-    private void publish(TrackedDatabase db, Backlog backlog) {
+    /**
+     * Sends the head of a database's backlog as one batch; on failure schedules a retry.
+     *
+     * @return whether the sink took a batch
+     */
+    private boolean publish(TrackedDatabase db, Backlog backlog) {
         try {
             if (backlog.reclaim) {
                 // Claiming again would fence a writer that took over: look first, claim only if the journal is still ours.
                 if (!stillOurs(db, backlog, sink.lastPosition(db.dbId))) {
-                    return;
+                    return false;
                 }
                 sink.claim(db.dbId);
                 Optional<JournalPosition> end = sink.lastPosition(db.dbId); // our own unfinished batch is now settled
                 if (!stillOurs(db, backlog, end)) {
-                    return;
+                    return false;
                 }
                 long published = end.map(JournalPosition::lsn).orElse(0L);
                 List<CommittedTransaction> landed = new ArrayList<>();
@@ -220,7 +227,7 @@ public final class JournalPublisher implements AutoCloseable {
                 acknowledge(db, landed);
                 backlog.reclaim = false;
                 if (backlog.entries.isEmpty()) {
-                    return;
+                    return false;
                 }
             }
             // A synchronous COMMIT that gave up withdrew its entry (always the newest): it must not be sent now.
@@ -230,7 +237,7 @@ public final class JournalPublisher implements AutoCloseable {
                 done(1, false);
             }
             if (backlog.entries.isEmpty()) {
-                return;
+                return false;
             }
             List<CommittedTransaction> batch = new ArrayList<>();
             List<JournalRecord> records = new ArrayList<>();
@@ -249,6 +256,7 @@ public final class JournalPublisher implements AutoCloseable {
             }
             acknowledge(db, batch);
             backlog.retryDelay = 0;
+            return true;
         } catch (Throwable e) {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
             backlog.retryDelay = Math.min(LONGEST_RETRY_NANOS, Math.max(FIRST_RETRY_NANOS, backlog.retryDelay * 2));
@@ -257,6 +265,7 @@ public final class JournalPublisher implements AutoCloseable {
             log.error("pagestream: publishing db {} from LSN {} failed ({} entries waiting in its outbox); retrying in {} ms",
                     db.dbId, backlog.entries.peekFirst().entry().getLsn(), backlog.entries.size(),
                     backlog.retryDelay / 1_000_000, cause);
+            return false;
         }
     }
 

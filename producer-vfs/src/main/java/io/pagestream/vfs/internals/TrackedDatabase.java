@@ -367,14 +367,8 @@ final class TrackedDatabase {
             return SqliteNative.SQLITE_OK;
         }
         tx.journalPage = null;
-        if (tx.recovery && !verified) {
-            // Exclusive locking mode kept the recovery's lock into this transaction: nothing verified the file, which
-            // the playback left whole. Where the journal ends (Kafka may be ahead of the recorded position) and what
-            // the outbox holds decide the LSN; the entry is a base entry, since the capture began mid-playback.
-            byte[] header = file.read(0, HEADER_BYTES);
-            int pageSize = PageChecksum.headerPageSize(header);
-            verified = verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size());
-            raiseToCounterFloor(tx);
+        if (!verified) {
+            verifyLate(file, tx, settings.sync());
         }
         if (!verified) {
             log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): where its journal ends in Kafka is unknown,"
@@ -506,6 +500,9 @@ final class TrackedDatabase {
         }
         capture = null;
         if (tx.prepared == null) {
+            if (!verified) {
+                verifyLate(file, tx, false); // its sync was taken for a playback's; past the commit point nothing can fail
+            }
             Prepared prepared = prepare(file, tx, false);
             if (prepared == null) {
                 return;
@@ -513,6 +510,26 @@ final class TrackedDatabase {
             stage(tx, prepared); // committed already: staged whatever the outbox holds
         }
         confirm(file, tx.prepared);
+    }
+
+    /**
+     * Reconciles a transaction whose capture began unverified: in exclusive locking mode SQLite keeps its lock, and the
+     * capture, from a hot journal's playback into the connection's first transaction, or across a commit refused because
+     * Kafka could not be read. Nothing verified the file before this transaction wrote it, so where the journal ends
+     * (Kafka may be ahead of the recorded position) and what the outbox holds decide the LSN, and the entry is a base
+     * entry.
+     *
+     * @param needsKafka whether an unreachable Kafka leaves it unverified (the commit is then refused); otherwise it goes
+     *     on from the recorded position
+     */
+    private void verifyLate(OpenFile file, TransactionCapture tx, boolean needsKafka) throws Throwable {
+        byte[] header = file.read(0, HEADER_BYTES);
+        int pageSize = PageChecksum.headerPageSize(header);
+        verified = verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size(), needsKafka);
+        if (verified) {
+            needsBase |= !tx.recovery; // a recovery's entry is a base entry anyway
+            raiseToCounterFloor(tx);
+        }
     }
 
     /** Whether there is room in the outbox for {@code bytes}, waiting for it under the 'block' policy. */
@@ -803,7 +820,7 @@ final class TrackedDatabase {
         // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
         if (!recovery) {
             if (!verified) {
-                verified = verifyAgainstState(file, pageSize, file.size()); // if not, the commit is refused
+                verified = verifyAgainstState(file, pageSize, file.size(), settings.sync()); // if not, the commit is refused
             }
             expectedHeader = header;
         }
@@ -826,10 +843,11 @@ final class TrackedDatabase {
      * with the position the state file recorded, the end of the journal and the end of the outbox. Entries in the
      * outbox that Kafka lacks are published first.
      *
-     * @return false when Kafka could not be read and commits are synchronous (otherwise it goes on from the recorded
-     *     position): nothing is reconciled, and the next transaction tries again
+     * @param needsKafka whether an unreachable Kafka stops it (synchronous commits, before their commit point);
+     *     otherwise it goes on from the recorded position
+     * @return false when it stopped: nothing is reconciled, and the next transaction tries again
      */
-    private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize) throws Throwable {
+    private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize, boolean needsKafka) throws Throwable {
         WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         committedPages = pageCount;
@@ -844,7 +862,7 @@ final class TrackedDatabase {
             publisher.claim(dbId);
             published = publisher.lastPosition(dbId);
         } catch (RuntimeException e) {
-            if (settings.sync()) {
+            if (needsKafka) {
                 // Kafka may hold an entry the file does not (sent before a commit point the process never reached): a
                 // chain continued from the recorded position could fork it. Its commits could not succeed anyway.
                 log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); with"
