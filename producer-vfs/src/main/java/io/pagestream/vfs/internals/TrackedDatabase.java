@@ -387,6 +387,8 @@ final class TrackedDatabase {
         if (uncertainEntry != null && (prepared == null || prepared.committed() != null)) {
             long chainEnd = lastLsn;
             if (!settleUncertain(tx)) {
+                log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still"
+                        + " unknown", dbId, path, uncertainEntry.committed().entry().getLsn());
                 return SqliteNative.SQLITE_IOERR;
             }
             if (prepared != null && lastLsn != chainEnd) {
@@ -486,8 +488,6 @@ final class TrackedDatabase {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (ExecutionException | TimeoutException e) {
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still unknown",
-                    dbId, path, entry.getLsn());
             return false;
         }
     }
@@ -502,6 +502,12 @@ final class TrackedDatabase {
         if (tx.prepared == null) {
             if (!verified) {
                 verifyLate(file, tx, false); // its sync was taken for a playback's; past the commit point nothing can fail
+            }
+            // Its sync was taken for a rollback's: the LSN it takes depends on whether a given-up entry landed, and past
+            // the commit point only Kafka's answer settles that.
+            while (uncertainEntry != null && !settleUncertain(tx)) {
+                log.error("pagestream: db {} ({}): a committed transaction waits to learn whether LSN {} reached Kafka",
+                        dbId, path, uncertainEntry.committed().entry().getLsn());
             }
             Prepared prepared = prepare(file, tx, false);
             if (prepared == null) {
