@@ -53,52 +53,6 @@ class ConfigAndPublishFailureTest {
         }
     }
 
-    /** An in-memory journal whose acknowledgement of each entry (by LSN) the test decides. */
-    private static final class FlakySink implements JournalSink {
-        final InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
-        volatile java.util.function.LongPredicate failing = lsn -> false;
-        /** Kafka away: nothing can be sent, claimed or read. */
-        volatile boolean unreachable;
-        /** Replaces the whole send when set: (lsn, records) -> acknowledgement. */
-        volatile java.util.function.BiFunction<Long, List<JournalRecord>, CompletableFuture<Void>> sender;
-
-        @Override
-        public CompletableFuture<Void> send(List<JournalRecord> records) {
-            long lsn = Long.parseLong(new String(records.getFirst().headers().get(1).value(), java.nio.charset.StandardCharsets.US_ASCII));
-            if (sender != null) {
-                return sender.apply(lsn, records);
-            }
-            if (unreachable || failing.test(lsn)) {
-                return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
-            }
-            return journal.send(records);
-        }
-
-        @Override
-        public void claim(String dbId) {
-            if (unreachable) {
-                throw new io.pagestream.schemas.RetriablePagestreamException("cannot claim db " + dbId + ": broker gone", null);
-            }
-            journal.claim(dbId);
-        }
-
-        @Override
-        public java.util.Optional<JournalPosition> lastPosition(String dbId) {
-            if (unreachable) {
-                throw new io.pagestream.schemas.RetriablePagestreamException("cannot read the end of db " + dbId + ": broker gone", null);
-            }
-            return journal.lastPosition(dbId);
-        }
-
-        @Override
-        public int maxRecordBytes() {
-            return journal.maxRecordBytes();
-        }
-
-        @Override
-        public void close() {}
-    }
-
     @Test
     void aFailedPublishIsRetriedUntilTheSinkTakesItAndEachEntryIsPublishedOnce() throws Exception {
         FlakySink sink = new FlakySink();
@@ -281,16 +235,7 @@ class ConfigAndPublishFailureTest {
                         "commit.sync.timeout.ms", "1000")).sink(sink).install();
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
                 Statement s = c.createStatement()) {
-            s.execute("create table t(id integer primary key, tag text, b blob)");
-            s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)"
-                    + " insert into t select i, 'committed', randomblob(3000) from n");
-            s.execute("delete from t where id > 20"); // LSN 3: about a hundred free pages
-            try (java.sql.ResultSet rs = s.executeQuery("pragma freelist_count")) {
-                assertThat(rs.getInt(1)).isGreaterThan(50);
-            }
-            // LSN 4 reuses free pages (SQLite does not journal them) and gives up; its entry lands afterwards.
-            assertThatThrownBy(() -> s.execute("insert into t select 1000 + id, 'late', randomblob(3000) from t"))
-                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            threeCommitsThenOneThatGivesUp(s); // LSN 4's entry lands afterwards
             fourLands.countDown();
             // The next commit carries LSN 4 back, but gives up too, and its entry never lands.
             assertThatThrownBy(() -> s.execute("update t set tag = 'lost' where id = 3"))
@@ -303,15 +248,9 @@ class ConfigAndPublishFailureTest {
                 assertThat(rs.getInt(1)).as("the COMMITs that gave up rolled back").isZero();
             }
         }
-        java.util.Set<Integer> counters = new java.util.HashSet<>();
-        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replay-late")));
-        // Readers of a replica keep their cached pages while the file change counter is one they saw before.
-        replay.applyAll(sink.journal.records(), (entry, file) -> assertThat(counters.add(VfsTestSupport.changeCounter(file)))
-                .as("a new change counter after LSN " + entry.getLsn()).isTrue());
-        assertThat(replay.replica("late.db").entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList())
+        assertThat(replayed(sink.journal.records(), "late.db"))
                 .as("LSN 4 is in the journal, and carried back by LSN 5 rather than a base entry")
                 .containsExactly("1B", "2", "3", "4", "5", "6");
-        assertThat(Files.readAllBytes(replay.replica("late.db").file)).isEqualTo(Files.readAllBytes(db));
     }
 
     @Test
@@ -333,12 +272,7 @@ class ConfigAndPublishFailureTest {
         try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install();
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
                 Statement s = c.createStatement()) {
-            s.execute("create table t(id integer primary key, tag text, b blob)");
-            s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)"
-                    + " insert into t select i, 'committed', randomblob(3000) from n");
-            s.execute("delete from t where id > 20"); // LSN 3: free pages for LSN 4 to reuse without journaling them
-            assertThatThrownBy(() -> s.execute("insert into t select 1000 + id, 'late', randomblob(3000) from t"))
-                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            threeCommitsThenOneThatGivesUp(s); // LSN 4's entry lands afterwards
             fourLands.countDown();
             assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
         } // the process stops before another commit settles LSN 4
@@ -351,14 +285,9 @@ class ConfigAndPublishFailureTest {
                 assertThat(rs.getInt(1)).as("the COMMIT that gave up rolled back").isZero();
             }
         }
-        java.util.Set<Integer> counters = new java.util.HashSet<>();
-        JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replay-restarted")));
-        replay.applyAll(sink.journal.records(), (entry, file) -> assertThat(counters.add(VfsTestSupport.changeCounter(file)))
-                .as("a new change counter after LSN " + entry.getLsn()).isTrue());
-        assertThat(replay.replica("restarted.db").entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList())
+        assertThat(replayed(sink.journal.records(), "restarted.db"))
                 .as("LSN 4 is in the journal, and carried back after the restart rather than rebased")
                 .containsExactly("1B", "2", "3", "4", "5", "6");
-        assertThat(Files.readAllBytes(replay.replica("restarted.db").file)).isEqualTo(Files.readAllBytes(db));
     }
 
     @org.junit.jupiter.params.ParameterizedTest(name = "locking_mode=EXCLUSIVE: {0}")
@@ -405,11 +334,32 @@ class ConfigAndPublishFailureTest {
                 .containsExactly("1B", "2", "3", exclusive ? "4B" : "4");
     }
 
-    /** LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer. */
+    /**
+     * LSNs of the entries applied to a replica, "B" marking base entries; the replica must equal the writer, and every
+     * entry must move the file change counter on (readers of a replica keep their cached pages while it is one they saw).
+     */
     private List<String> replayed(List<JournalRecord> records, String dbId) throws Exception {
+        java.util.Set<Integer> counters = new java.util.HashSet<>();
         JournalReplay replay = new JournalReplay(java.nio.file.Files.createDirectories(dir.resolve("replay-" + dbId)));
-        replay.applyAll(records, (entry, file) -> {});
+        replay.applyAll(records, (entry, file) -> assertThat(counters.add(VfsTestSupport.changeCounter(file)))
+                .as("a new change counter after LSN " + entry.getLsn()).isTrue());
         assertThat(java.nio.file.Files.readAllBytes(replay.replica(dbId).file)).isEqualTo(java.nio.file.Files.readAllBytes(dir.resolve(dbId)));
         return replay.replica(dbId).entries.stream().map(e -> e.getLsn() + (e.getBase() ? "B" : "")).toList();
+    }
+
+    /**
+     * LSNs 1–3, the last leaving about a hundred free pages; then a COMMIT that reuses them (SQLite does not journal
+     * free pages) and gives up waiting for Kafka.
+     */
+    private static void threeCommitsThenOneThatGivesUp(Statement s) throws SQLException {
+        s.execute("create table t(id integer primary key, tag text, b blob)");
+        s.execute("with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)"
+                + " insert into t select i, 'committed', randomblob(3000) from n");
+        s.execute("delete from t where id > 20");
+        try (java.sql.ResultSet rs = s.executeQuery("pragma freelist_count")) {
+            assertThat(rs.getInt(1)).isGreaterThan(50);
+        }
+        assertThatThrownBy(() -> s.execute("insert into t select 1000 + id, 'late', randomblob(3000) from t"))
+                .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
     }
 }

@@ -800,9 +800,8 @@ class VfsCaptureTest {
     @Test
     void aHotJournalRecoveredInExclusiveModeCommitsSynchronouslyLikeAnyTransaction() throws Exception {
         Path db = dir.resolve("xsync.db");
-        InMemoryJournalSink journal = new InMemoryJournalSink(1_000_000);
-        Map<String, String> hashes = new ConcurrentHashMap<>();
-        try (Harness h = new Harness(hashes, journal)) {
+        FlakySink sink = new FlakySink();
+        try (Harness h = new Harness(new ConcurrentHashMap<>(), sink.journal)) {
             try (Connection c = h.connectSync(db)) {
                 exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
                 tx(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)"
@@ -812,29 +811,7 @@ class VfsCaptureTest {
         }
         leaveHotJournal(db, "UPDATE t SET b = randomblob(1400)");
         java.util.concurrent.atomic.AtomicBoolean kafkaAway = new java.util.concurrent.atomic.AtomicBoolean(true);
-        JournalSink sink = new JournalSink() {
-            @Override
-            public java.util.concurrent.CompletableFuture<Void> send(List<JournalRecord> records) {
-                return kafkaAway.get() ? java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("broker gone"))
-                        : journal.send(records);
-            }
-
-            @Override
-            public void claim(String dbId) {}
-
-            @Override
-            public java.util.Optional<JournalPosition> lastPosition(String dbId) {
-                return journal.lastPosition(dbId);
-            }
-
-            @Override
-            public int maxRecordBytes() {
-                return journal.maxRecordBytes();
-            }
-
-            @Override
-            public void close() {}
-        };
+        sink.failing = lsn -> kafkaAway.get();
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "xsync", "commit.mode", "sync",
                         "commit.sync.timeout.ms", "1000")).sink(sink).install();
                 Connection c = java.sql.DriverManager.getConnection(vfs.jdbcUrl(db))) {
@@ -848,7 +825,7 @@ class VfsCaptureTest {
             assertThat(vfs.flush(java.time.Duration.ofSeconds(10))).isTrue();
         }
         JournalReplay replay = new JournalReplay(Files.createDirectories(dir.resolve("replicas")));
-        replay.applyAll(journal.records(), (entry, file) -> {});
+        replay.applyAll(sink.journal.records(), (entry, file) -> {});
         assertThat(lsns(replay.replica("xsync.db").entries)).containsExactly(1L, 2L, 3L);
         assertIdentical(replay.replica("xsync.db").file, db);
     }

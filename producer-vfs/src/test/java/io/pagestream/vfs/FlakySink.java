@@ -1,0 +1,56 @@
+package io.pagestream.vfs;
+
+import io.pagestream.schemas.JournalRecord;
+import io.pagestream.schemas.RetriablePagestreamException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiFunction;
+import java.util.function.LongPredicate;
+
+/** An in-memory journal whose acknowledgement of each entry (by LSN) the test decides. */
+final class FlakySink implements JournalSink {
+    final InMemoryJournalSink journal = new InMemoryJournalSink(1 << 20);
+    volatile LongPredicate failing = lsn -> false;
+    /** Kafka away: nothing can be sent, claimed or read. */
+    volatile boolean unreachable;
+    /** Replaces the whole send when set: (lsn, records) -> acknowledgement. */
+    volatile BiFunction<Long, List<JournalRecord>, CompletableFuture<Void>> sender;
+
+    @Override
+    public CompletableFuture<Void> send(List<JournalRecord> records) {
+        long lsn = Long.parseLong(new String(records.getFirst().headers().get(1).value(), StandardCharsets.US_ASCII));
+        if (sender != null) {
+            return sender.apply(lsn, records);
+        }
+        if (unreachable || failing.test(lsn)) {
+            return CompletableFuture.failedFuture(new IllegalStateException("broker gone"));
+        }
+        return journal.send(records);
+    }
+
+    @Override
+    public void claim(String dbId) {
+        if (unreachable) {
+            throw new RetriablePagestreamException("cannot claim db " + dbId + ": broker gone", null);
+        }
+        journal.claim(dbId);
+    }
+
+    @Override
+    public Optional<JournalPosition> lastPosition(String dbId) {
+        if (unreachable) {
+            throw new RetriablePagestreamException("cannot read the end of db " + dbId + ": broker gone", null);
+        }
+        return journal.lastPosition(dbId);
+    }
+
+    @Override
+    public int maxRecordBytes() {
+        return journal.maxRecordBytes();
+    }
+
+    @Override
+    public void close() {}
+}
