@@ -36,6 +36,9 @@ import picocli.CommandLine.Option;
         description = "Writer overhead: plain sqlite-jdbc vs the Pagestream VFS publishing to Kafka, side by side.")
 final class BenchWriterCommand implements Callable<Integer> {
     private static final int PAGE_SIZE = 4096;
+    /** Interleaved block pairs of the sync-commit latency measurement (its samples are single COMMITs, not blocks). */
+    private static final int SYNC_BLOCKS = 25;
+    private static final int SYNC_BLOCKS_QUICK = 9;
 
     @Option(names = "--quick", description = "Smaller run (under a minute).")
     boolean quick;
@@ -92,11 +95,11 @@ final class BenchWriterCommand implements Callable<Integer> {
         Path workDir = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("pagestream-bench-");
         EmbeddedKafkaBroker broker = bootstrapServer == null && !noKafka ? Benchmarks.startBroker(brokerDir) : null;
         String servers = broker != null ? broker.bootstrapServers() : noKafka ? "" : bootstrapServer;
-        Map<String, Object> settings = new LinkedHashMap<>(Map.of(
+        Map<String, Object> settings = new LinkedHashMap<>(vfsSettings);
+        settings.putAll(Map.of(
                 PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, servers,
                 PagestreamConfig.JOURNAL_TOPIC_CONFIG, "pagestream.bench." + System.currentTimeMillis(),
                 PagestreamConfig.VFS_NAME_CONFIG, "pagestream-bench"));
-        settings.putAll(vfsSettings);
         producerProperties.forEach((key, value) -> settings.put(PagestreamConfig.PRODUCER_PREFIX + key, value));
         MeasuringJournalSink sink = new MeasuringJournalSink(noKafka
                 ? new DiscardingJournalSink(PagestreamConfig.of(settings).recordMaxBytes())
@@ -112,7 +115,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 results.add(measure(vfs, sink, workDir, new InsertWorkload(), sync, txns, sizes.blocks(), bytesPerTxn));
                 results.add(measure(vfs, sink, workDir, new UpdateWorkload(updateRows), sync, txns, sizes.blocks(), bytesPerTxn));
             }
-            commitLatency = noKafka ? null : measureSyncCommits(vfs, workDir, quick ? 9 : 25, quick ? 40 : 100);
+            commitLatency = noKafka ? null : measureSyncCommits(vfs, workDir, quick ? SYNC_BLOCKS_QUICK : SYNC_BLOCKS, quick ? 40 : 100);
             if (vfs.failedEntries() != 0) {
                 throw new IllegalStateException(vfs.failedEntries() + " entries failed to publish");
             }

@@ -20,7 +20,7 @@ final class EntryBuilder {
      *     exist) and of truncated pages; empty for BASE and REWRITE, whose {@code post} is every page
      * @param preChecksum the checksum after the previous entry of this database
      * @param known where the hashes of pre-images that an earlier entry carried as post-images are remembered
-     * @param postHashes receives the page hash of every image in {@code post}
+     * @param postHashes receives the page hash of every image in {@code post}, unless null
      * @return the entry; its post-checksum is the chain's new checksum
      */
     static JournalEntry build(String dbId, long lsn, CommittedTransaction.Kind kind, int pageSize, int pageCount,
@@ -37,7 +37,9 @@ final class EntryBuilder {
                 checksum ^= known.hash(pgno, preImage);
             }
             long postHash = PageChecksum.of(pgno, postImage);
-            postHashes.put(pgno, postHash);
+            if (postHashes != null) {
+                postHashes.put(pgno, postHash);
+            }
             checksum ^= postHash;
             deltas.add(PageDiff.encode(pgno, preImage, postImage));
         }

@@ -44,6 +44,7 @@ public final class SqliteNative {
 
     public static final int SQLITE_IOERR_READ = SQLITE_IOERR | (1 << 8);
 
+    public static final int SQLITE_OPEN_READONLY = 0x00000001;
     public static final int SQLITE_OPEN_MAIN_DB = 0x00000100;
     public static final int SQLITE_OPEN_MAIN_JOURNAL = 0x00000800;
     public static final int SQLITE_OPEN_WAL = 0x00080000;

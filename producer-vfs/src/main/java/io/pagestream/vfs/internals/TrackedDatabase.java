@@ -529,9 +529,7 @@ final class TrackedDatabase {
      *     on from the recorded position
      */
     private void verifyLate(OpenFile file, TransactionCapture tx, boolean needsKafka) throws Throwable {
-        byte[] header = file.read(0, HEADER_BYTES);
-        int pageSize = PageChecksum.headerPageSize(header);
-        verified = verifyAgainstState(file, JournalContract.isValidPageSize(pageSize) ? pageSize : 0, file.size(), needsKafka);
+        verified = verifyAgainstState(file, validPageSize(file.read(0, HEADER_BYTES)), file.size(), needsKafka);
         if (verified) {
             needsBase |= !tx.recovery; // a recovery's entry is a base entry anyway
             raiseToCounterFloor(tx);
@@ -710,9 +708,9 @@ final class TrackedDatabase {
             advanceChangeCounter(file, header, tx.startChangeCounter);
         }
         Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
-        Map<Integer, Long> hashes = new HashMap<>();
-        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages, hashes, early), kind, tx.originalPages,
-                pages, hashes);
+        // No page hashes: a whole-database entry clears the page cache they would feed.
+        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages, null, early), kind, tx.originalPages,
+                pages, Map.of());
     }
 
     /** The next LSN's entry, encoded; nothing about the database changes until {@link #confirm}. */
@@ -739,6 +737,12 @@ final class TrackedDatabase {
         }
         tx.startChangeCounter = counter - 1;
         return true;
+    }
+
+    /** The page size the header records, or 0 when it records none (an empty or foreign file). */
+    private static int validPageSize(byte[] header) {
+        int pageSize = PageChecksum.headerPageSize(header);
+        return JournalContract.isValidPageSize(pageSize) ? pageSize : 0;
     }
 
     /**
@@ -819,10 +823,7 @@ final class TrackedDatabase {
     private TransactionCapture begin(OpenFile file, boolean recovery) throws Throwable {
         boolean known = verified && !recovery && expectedHeader != null;
         byte[] header = known ? expectedHeader : file.read(0, HEADER_BYTES); // zeros past the end of a new, empty file
-        int pageSize = PageChecksum.headerPageSize(header);
-        if (!JournalContract.isValidPageSize(pageSize)) {
-            pageSize = 0;
-        }
+        int pageSize = validPageSize(header);
         // During hot-journal recovery the file is mid-rollback: verify at the next transaction instead.
         if (!recovery) {
             if (!verified) {

@@ -37,6 +37,8 @@ public final class VfsBridge {
     private static final Arena ARENA = Arena.global(); // SQLite may call the stubs until the process ends
     private static final Map<String, String> DB_ID_PATHS = new HashMap<>();
     private static final String JOURNAL_SUFFIX = "-journal";
+    /** SQLite's journal modes in the order it matches a PRAGMA value against them (by prefix). */
+    private static final List<String> JOURNAL_MODES = List.of("delete", "persist", "off", "truncate", "memory", "wal");
 
     private final SqliteNative sqlite = SqliteNative.get();
     private final String dbIdParameter;
@@ -152,7 +154,9 @@ public final class VfsBridge {
                 return rc;
             }
             if ((flags & SqliteNative.SQLITE_OPEN_MAIN_JOURNAL) != 0) {
-                return openJournal(zName, handle, rc);
+                // Read-only: SQLite checking whether a journal is hot, at every transaction (it never plays back or
+                // writes through such a handle).
+                return (flags & SqliteNative.SQLITE_OPEN_READONLY) != 0 ? rc : openJournal(zName, handle, rc);
             }
             if ((flags & SqliteNative.SQLITE_OPEN_MAIN_DB) == 0) {
                 return rc;
@@ -199,7 +203,7 @@ public final class VfsBridge {
 
     /**
      * A tracked database's rollback journal: only its reads and close call into Java, so that a rollback playing the
-     * journal back is told from a commit (see {@link TrackedDatabase#journalRead}).
+     * journal back is told from a commit (see {@link TrackedDatabase#journalPageRead}).
      */
     private int openJournal(MemorySegment zName, MemorySegment handle, int rc) {
         MemorySegment methods = handle.get(ADDRESS, 0);
@@ -481,7 +485,7 @@ public final class VfsBridge {
                 case "wal" -> "journal_mode=WAL is not supported yet; use DELETE, TRUNCATE, PERSIST or MEMORY";
                 case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never"
                         + " publishes; use DELETE, TRUNCATE, PERSIST or MEMORY";
-                // A rollback is told from a commit by SQLite reading the journal file back (see TrackedDatabase.journalRead).
+                // A rollback is told from a commit by SQLite reading the journal file back (see TrackedDatabase.journalPageRead).
                 case "memory" -> open.db.commitsSynchronously() ? "journal_mode=MEMORY with commit.mode=sync is not supported:"
                         + " without a journal file a rollback that wrote pages early cannot be told from a commit, whose entry"
                         + " goes to Kafka before the commit point; use DELETE, TRUNCATE or PERSIST" : null;
@@ -504,7 +508,7 @@ public final class VfsBridge {
         if (value.isEmpty()) {
             return value; // a query, not a change
         }
-        for (String mode : List.of("delete", "persist", "off", "truncate", "memory", "wal")) {
+        for (String mode : JOURNAL_MODES) {
             if (mode.startsWith(value)) {
                 return mode;
             }
