@@ -2,6 +2,7 @@ package io.pagestream.vfs;
 
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PagestreamConfigException;
+import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -77,6 +78,10 @@ public final class PagestreamConfig extends AbstractConfig {
             + " publishing cheaper, at the cost of that much more replication lag under load. Synchronous COMMITs never"
             + " wait for it.";
 
+    public static final String CLOSE_TIMEOUT_MS_CONFIG = "close.timeout.ms";
+    public static final String CLOSE_TIMEOUT_MS_DOC = "How long closing the VFS waits for Kafka to take the entries still"
+            + " waiting; what is left stays in the outbox and is published first at the next start.";
+
     /** {@link #OUTBOX_FULL_POLICY_CONFIG} values. */
     public enum OutboxFullPolicy {
         BLOCK,
@@ -117,7 +122,8 @@ public final class PagestreamConfig extends AbstractConfig {
             .define(OUTBOX_FULL_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
                     OUTBOX_FULL_TIMEOUT_MS_DOC)
             .define(PUBLISH_INTERVAL_MS_CONFIG, Type.LONG, 15L, Range.between(0, 60_000), Importance.MEDIUM,
-                    PUBLISH_INTERVAL_MS_DOC);
+                    PUBLISH_INTERVAL_MS_DOC)
+            .define(CLOSE_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW, CLOSE_TIMEOUT_MS_DOC);
 
     private PagestreamConfig(Map<?, ?> originals) {
         super(CONFIG, originals, false);
@@ -166,6 +172,10 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public long publishIntervalMs() {
         return getLong(PUBLISH_INTERVAL_MS_CONFIG);
+    }
+
+    public Duration closeTimeout() {
+        return Duration.ofMillis(getLong(CLOSE_TIMEOUT_MS_CONFIG));
     }
 
     /** The settings under {@code producer.}, prefix removed. */

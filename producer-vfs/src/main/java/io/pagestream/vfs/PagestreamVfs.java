@@ -36,7 +36,8 @@ public final class PagestreamVfs implements AutoCloseable {
     private PagestreamVfs(PagestreamConfig config, JournalSink sink, CommitObserver observer) {
         this.config = config;
         this.sink = sink;
-        this.publisher = new JournalPublisher(sink, "pagestream-" + config.vfsName(), config.publishIntervalMs());
+        this.publisher = new JournalPublisher(sink, "pagestream-" + config.vfsName(), config.publishIntervalMs(),
+                config.closeTimeout());
         try {
             this.bridge = new VfsBridge(config.vfsName(), PagestreamConfig.DB_ID_URI_PARAMETER, publisher, observer,
                     CommitSettings.of(config));

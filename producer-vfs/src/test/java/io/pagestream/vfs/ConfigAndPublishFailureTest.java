@@ -290,6 +290,42 @@ class ConfigAndPublishFailureTest {
                 .containsExactly("1B", "2", "3", "4", "5", "6");
     }
 
+    @Test
+    void anAsynchronousRestartWhileKafkaIsAwayWaitsForItIfASynchronousCommitThatGaveUpMayHaveReachedIt() throws Exception {
+        FlakySink sink = new FlakySink();
+        sink.sender = (lsn, records) -> {
+            if (lsn == 4) { // Kafka takes LSN 4, then goes away before saying so
+                sink.journal.send(records);
+                sink.unreachable = true;
+                return CompletableFuture.failedFuture(new IllegalStateException("connection lost"));
+            }
+            return sink.journal.send(records);
+        };
+        Path db = dir.resolve("switched.db");
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "switched", "commit.mode", "sync",
+                        "commit.sync.timeout.ms", "1000", "close.timeout.ms", "0")).sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            threeCommitsThenOneThatGivesUp(s);
+        } // the process stops without learning LSN 4's fate
+        sink.sender = null;
+        try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "switched", "startup.timeout.ms", "1000"))
+                        .sink(sink).install();
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
+                Statement s = c.createStatement()) {
+            // Continuing from the recorded position (LSN 3) would give LSN 4 to another transaction.
+            assertThatThrownBy(() -> s.execute("insert into t values (2000, 'while away', null)"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
+            sink.unreachable = false;
+            s.execute("insert into t values (3000, 'after', randomblob(9000))"); // LSN 5, carrying LSN 4 back
+            s.execute("update t set tag = 'after too' where id = 7"); // LSN 6
+            assertThat(vfs.flush(Duration.ofSeconds(10))).isTrue();
+        }
+        assertThat(replayed(sink.journal.records(), "switched.db"))
+                .as("LSN 4 is in the journal once, and carried back by the asynchronous writer")
+                .containsExactly("1B", "2", "3", "4", "5", "6");
+    }
+
     @org.junit.jupiter.params.ParameterizedTest(name = "locking_mode=EXCLUSIVE: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
     void aSynchronousWriterRestartingWhileKafkaIsAwayCommitsNothingUntilItKnowsWhereItsJournalEnds(boolean exclusive)

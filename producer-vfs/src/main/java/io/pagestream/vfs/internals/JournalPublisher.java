@@ -31,7 +31,6 @@ import org.slf4j.LoggerFactory;
 public final class JournalPublisher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
 
-    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
     /**
      * Busy publishing polls every few milliseconds (rarely enough not to compete with the writer for the CPU);
      * after a quiet spell it sleeps until a commit wakes it. A waiting synchronous commit wakes it at once.
@@ -46,6 +45,7 @@ public final class JournalPublisher implements AutoCloseable {
     private final JournalSink sink;
     /** Shortest time between two batches of one database (publish.interval.ms), unless a COMMIT or a flush waits. */
     private final long intervalNanos;
+    private final Duration closeTimeout;
     /** Callers of {@link #flush} waiting: everything goes at once. */
     private final AtomicInteger flushing = new AtomicInteger();
     private final ConcurrentLinkedQueue<CommittedTransaction> queue = new ConcurrentLinkedQueue<>();
@@ -77,9 +77,10 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    public JournalPublisher(JournalSink sink, String name, long intervalMs) {
+    public JournalPublisher(JournalSink sink, String name, long intervalMs, Duration closeTimeout) {
         this.sink = sink;
         this.intervalNanos = intervalMs * 1_000_000;
+        this.closeTimeout = closeTimeout;
         this.thread = Thread.ofPlatform().name(name + "-publisher").daemon(true).start(this::run);
     }
 
@@ -343,13 +344,13 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** Publishes what is queued (for up to 30 s), then stops; what is left stays in the outboxes. */
+    /** Publishes what is queued (for up to the close timeout), then stops; what is left stays in the outboxes. */
     @Override
     public void close() {
         try {
-            if (!flush(CLOSE_TIMEOUT)) {
+            if (!flush(closeTimeout)) {
                 log.error("pagestream: closing with entries still unpublished after {}; they stay in the outbox and are"
-                        + " published at the next start", CLOSE_TIMEOUT);
+                        + " published at the next start", closeTimeout);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -357,7 +358,7 @@ public final class JournalPublisher implements AutoCloseable {
         stopping = true;
         LockSupport.unpark(thread);
         try {
-            thread.join(CLOSE_TIMEOUT.toMillis());
+            thread.join(Math.max(1, closeTimeout.toMillis()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Segment files named by their first LSN; a segment is deleted once Kafka acknowledged its last entry. Each
  * record is {@code magic, length, lsn, crc32c(payload), payload}; a torn tail (a crash mid-append) is zeroed when
- * the outbox is read back. Segments are preallocated with zeros and synced when created, so appending changes only
+ * the outbox is read back. A record of an entry sent to Kafka before its commit point (commit.mode=sync) has its own
+ * magic: should its transaction not have committed, Kafka may still hold it. Segments are preallocated with zeros and synced when created, so appending changes only
  * data blocks: when the outbox shares the database's device, writing the new records to the device before SQLite's
  * fsync of the database is enough, since the cache flush of that fsync covers them (one flush per commit, not two).
  */
@@ -39,14 +40,19 @@ final class Outbox implements AutoCloseable {
     private static final String SUFFIX = "-pagestream-outbox";
     private static final String SEGMENT_SUFFIX = ".entries";
     private static final int MAGIC = 0x5053_4F42; // "PSOB"
+    private static final int SENT_BEFORE_COMMIT_MAGIC = 0x5053_4F53; // "PSOS"
     private static final int RECORD_HEADER = 4 + 4 + 8 + 4;
     private static final long SEGMENT_BYTES = 8L << 20;
     private static final byte[] ZEROS = new byte[256 << 10];
     private static final ValueLayout.OfInt BIG_ENDIAN_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong BIG_ENDIAN_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
-    /** A staged entry as read back. */
-    record Staged(long lsn, byte[] payload) {}
+    /**
+     * A staged entry as read back.
+     *
+     * @param sentBeforeCommit whether it went to Kafka before its commit point (a synchronous commit's)
+     */
+    record Staged(long lsn, byte[] payload, boolean sentBeforeCommit) {}
 
     /** An entry not yet acknowledged: where it starts, so a rolled-back one can be cut off again. */
     private record Pending(long lsn, long bytes, long segmentFirstLsn, long start) {}
@@ -119,7 +125,8 @@ final class Outbox implements AutoCloseable {
                     header.clear();
                     channel.read(header, position);
                     int length = header.getInt(4);
-                    if (header.getInt(0) != MAGIC || length < 0 || position + RECORD_HEADER + length > size) {
+                    int magic = header.getInt(0);
+                    if ((magic != MAGIC && magic != SENT_BEFORE_COMMIT_MAGIC) || length < 0 || position + RECORD_HEADER + length > size) {
                         break;
                     }
                     ByteBuffer payload = ByteBuffer.allocate(length);
@@ -130,7 +137,7 @@ final class Outbox implements AutoCloseable {
                         break;
                     }
                     long lsn = header.getLong(8);
-                    staged.add(new Staged(lsn, payload.array()));
+                    staged.add(new Staged(lsn, payload.array(), magic == SENT_BEFORE_COMMIT_MAGIC));
                     pending.add(new Pending(lsn, RECORD_HEADER + length, first, position));
                     pendingBytes += RECORD_HEADER + length;
                     position += RECORD_HEADER + length;
@@ -153,12 +160,12 @@ final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Appends an entry (not yet durable: see {@link #syncBeforeDatabaseSync}). While commits are not synced
-     * (synchronous=OFF) it is copied into the segment's memory mapping, with no system call on the commit path. Synced
+     * Appends an entry ({@code sentBeforeCommit}: see {@link Staged}), not yet durable (see
+     * {@link #syncBeforeDatabaseSync}). While commits are not synced (synchronous=OFF) it is copied into the segment's memory mapping, with no system call on the commit path. Synced
      * commits write it: a page written back to the device becomes read-only again, and the next store into it waits
      * on the file system's journal, which costs more than the write.
      */
-    synchronized void stage(long lsn, byte[] payload) throws IOException {
+    synchronized void stage(long lsn, byte[] payload, boolean sentBeforeCommit) throws IOException {
         int bytes = RECORD_HEADER + payload.length;
         if (current == null || (end > 0 && end + bytes > SEGMENT_BYTES)) {
             startSegment(lsn);
@@ -169,8 +176,9 @@ final class Outbox implements AutoCloseable {
         CRC32C crc = new CRC32C();
         crc.update(payload);
         long start = end;
+        int magic = sentBeforeCommit ? SENT_BEFORE_COMMIT_MAGIC : MAGIC;
         if (!syncsFollowStages && mapping != null && start + bytes <= mapping.byteSize()) {
-            mapping.set(BIG_ENDIAN_INT, start, MAGIC);
+            mapping.set(BIG_ENDIAN_INT, start, magic);
             mapping.set(BIG_ENDIAN_INT, start + 4, payload.length);
             mapping.set(BIG_ENDIAN_LONG, start + 8, lsn);
             mapping.set(BIG_ENDIAN_INT, start + 16, (int) crc.getValue());
@@ -178,7 +186,7 @@ final class Outbox implements AutoCloseable {
             dirty(start, start + bytes);
         } else {
             ByteBuffer record = ByteBuffer.allocate(bytes);
-            record.putInt(MAGIC).putInt(payload.length).putLong(lsn).putInt((int) crc.getValue()).put(payload).flip();
+            record.putInt(magic).putInt(payload.length).putLong(lsn).putInt((int) crc.getValue()).put(payload).flip();
             write(current, record, start);
         }
         end = start + bytes;

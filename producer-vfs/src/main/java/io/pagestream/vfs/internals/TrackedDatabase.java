@@ -43,6 +43,8 @@ final class TrackedDatabase {
     private static final int CHANGE_COUNTER_OFFSET = 24;
     private static final int VERSION_VALID_FOR_OFFSET = 92;
     private static final long PAGE_CACHE_BYTES = 4L << 20;
+    /** Pause between attempts to read the journal's end when a committed transaction cannot go on without it. */
+    private static final long VERIFY_RETRY_NANOS = 200_000_000;
     /**
      * Heap a transaction's page images may take before capture drops them and publishes the whole database
      * instead; and the largest database such a whole-database entry may hold (building it takes about four
@@ -371,8 +373,8 @@ final class TrackedDatabase {
             verifyLate(file, tx, settings.sync());
         }
         if (!verified) {
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): where its journal ends in Kafka is unknown,"
-                    + " and commit.mode=sync needs Kafka", dbId, path);
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): where its journal ends in Kafka is unknown",
+                    dbId, path);
             return SqliteNative.SQLITE_IOERR;
         }
         if (settings.sync() && openJournals == 0) {
@@ -500,8 +502,13 @@ final class TrackedDatabase {
         }
         capture = null;
         if (tx.prepared == null) {
-            if (!verified) {
-                verifyLate(file, tx, false); // its sync was taken for a playback's; past the commit point nothing can fail
+            // Its sync was taken for a playback's. Past the commit point nothing can fail: it waits until Kafka can be
+            // read if the outbox holds an entry Kafka may have.
+            while (!verified) {
+                verifyLate(file, tx, false);
+                if (!verified) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(VERIFY_RETRY_NANOS);
+                }
             }
             // Its sync was taken for a rollback's: the LSN it takes depends on whether a given-up entry landed, and past
             // the commit point only Kafka's answer settles that.
@@ -526,7 +533,7 @@ final class TrackedDatabase {
      * entry.
      *
      * @param needsKafka whether an unreachable Kafka leaves it unverified (the commit is then refused); otherwise it goes
-     *     on from the recorded position
+     *     on from the recorded position, as {@link #verifyAgainstState} decides
      */
     private void verifyLate(OpenFile file, TransactionCapture tx, boolean needsKafka) throws Throwable {
         verified = verifyAgainstState(file, validPageSize(file.read(0, HEADER_BYTES)), file.size(), needsKafka);
@@ -561,7 +568,8 @@ final class TrackedDatabase {
 
     private void stage(TransactionCapture tx, Prepared prepared) throws IOException {
         if (prepared.committed() != null) {
-            outbox.stage(prepared.committed().entry().getLsn(), prepared.committed().payload());
+            outbox.stage(prepared.committed().entry().getLsn(), prepared.committed().payload(),
+                    prepared.committed().sync() != null);
         }
         tx.prepared = prepared;
     }
@@ -851,7 +859,8 @@ final class TrackedDatabase {
      * outbox that Kafka lacks are published first.
      *
      * @param needsKafka whether an unreachable Kafka stops it (synchronous commits, before their commit point);
-     *     otherwise it goes on from the recorded position
+     *     otherwise it goes on from the recorded position, unless the outbox holds an entry Kafka may have (see
+     *     {@link #sentButNotCommitted})
      * @return false when it stopped: nothing is reconciled, and the next transaction tries again
      */
     private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize, boolean needsKafka) throws Throwable {
@@ -869,11 +878,19 @@ final class TrackedDatabase {
             publisher.claim(dbId);
             published = publisher.lastPosition(dbId);
         } catch (RuntimeException e) {
+            // Kafka may hold an entry the file does not (sent before a commit point the process never reached): a
+            // chain continued from the recorded position could fork it.
             if (needsKafka) {
-                // Kafka may hold an entry the file does not (sent before a commit point the process never reached): a
-                // chain continued from the recorded position could fork it. Its commits could not succeed anyway.
                 log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); with"
                         + " commit.mode=sync its commits are refused until that succeeds", dbId, path, e.getMessage());
+                return false;
+            }
+            long unsettled = sentButNotCommitted(staged, checksum);
+            if (unsettled > 0) {
+                log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); its outbox"
+                        + " holds LSN {}, which a synchronous commit sent to Kafka before stopping short of its commit"
+                        + " point: its commits are refused until Kafka says whether it has that entry", dbId, path,
+                        e.getMessage(), unsettled);
                 return false;
             }
             log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
@@ -1029,6 +1046,19 @@ final class TrackedDatabase {
                 + " its local commit point; the file holds the transaction rolled back, and the next commit carries its {}"
                 + " page(s) back", dbId, path, endLsn, after.size());
         return true;
+    }
+
+    /**
+     * The LSN of the outbox's newest entry if a synchronous commit sent it to Kafka and the file does not hold it (the
+     * transaction never reached its commit point): whether Kafka has it is unknown. Otherwise 0.
+     */
+    private long sentButNotCommitted(List<Outbox.Staged> staged, long fileChecksum) {
+        if (staged.isEmpty() || !staged.getLast().sentBeforeCommit()) {
+            return 0;
+        }
+        Outbox.Staged last = staged.getLast();
+        JournalEntry entry = JournalCodec.decodeEntry(last.payload(), "outbox of " + dbId + "@" + last.lsn());
+        return entry.getPostChecksum() == fileChecksum ? 0 : last.lsn();
     }
 
     /** The outbox's copy of the journal's newest entry, if it is there and is the same entry. */

@@ -35,7 +35,7 @@ class OutboxTest {
                 int size = lsn == 30 ? (9 << 20) : random.nextInt(10) == 0 ? random.nextInt(3 << 20) : random.nextInt(400);
                 byte[] payload = randomBytes(random, size);
                 payloads.add(payload);
-                outbox.stage(lsn, payload);
+                outbox.stage(lsn, payload, sentBeforeCommit(lsn));
                 outbox.syncBeforeDatabaseSync(-1);
                 assertThat(outbox.needsSync()).isFalse();
             }
@@ -57,8 +57,8 @@ class OutboxTest {
         Path db = dir.resolve("b.db");
         try (Outbox outbox = new Outbox(db)) {
             outbox.readAll();
-            outbox.stage(1, bytes(100, 1));
-            outbox.stage(2, bytes(100, 2));
+            outbox.stage(1, bytes(100, 1), false);
+            outbox.stage(2, bytes(100, 2), false);
         }
         Path segment = onlySegment(db);
         try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.WRITE)) {
@@ -68,7 +68,7 @@ class OutboxTest {
         }
         try (Outbox outbox = new Outbox(db)) {
             assertThat(outbox.readAll()).extracting(Outbox.Staged::lsn).containsExactly(1L);
-            outbox.stage(2, bytes(10, 3));
+            outbox.stage(2, bytes(10, 3), false);
         }
         try (Outbox outbox = new Outbox(db)) {
             List<Outbox.Staged> staged = outbox.readAll();
@@ -84,14 +84,14 @@ class OutboxTest {
         Path db = dir.resolve("c.db");
         try (Outbox outbox = new Outbox(db)) {
             outbox.readAll();
-            outbox.stage(1, bytes(50, 1));
+            outbox.stage(1, bytes(50, 1), false);
             // The long entry's payload holds a whole outbox record: stale, it would read back as entry 3.
             byte[] embedded = recordOf(3, bytes(30, 9));
             byte[] long2 = new byte[500];
             System.arraycopy(embedded, 0, long2, 260, embedded.length); // where the shorter entry 2 ends
-            outbox.stage(2, long2);
+            outbox.stage(2, long2, false);
             outbox.unstage(2);
-            outbox.stage(2, bytes(260, 2));
+            outbox.stage(2, bytes(260, 2), false);
             outbox.syncBeforeDatabaseSync(-1);
         }
         try (Outbox outbox = new Outbox(db)) {
@@ -108,11 +108,11 @@ class OutboxTest {
             outbox.readAll();
             for (int lsn = 1; lsn <= 3000; lsn++) {
                 byte[] payload = randomBytes(random, random.nextInt(20) == 0 ? random.nextInt(200_000) : random.nextInt(600));
-                outbox.stage(lsn, payload);
+                outbox.stage(lsn, payload, sentBeforeCommit(lsn));
                 if (random.nextInt(10) == 0) {
                     outbox.unstage(lsn); // a rolled-back commit: the same LSN is staged again
                     payload = randomBytes(random, random.nextInt(300));
-                    outbox.stage(lsn, payload);
+                    outbox.stage(lsn, payload, sentBeforeCommit(lsn));
                 }
                 payloads.add(payload);
                 if (lsn == 1500) {
@@ -132,11 +132,11 @@ class OutboxTest {
         Path db = dir.resolve("d.db");
         try (Outbox outbox = new Outbox(db)) {
             outbox.readAll();
-            outbox.stage(1, bytes(10, 1));
+            outbox.stage(1, bytes(10, 1), false);
             outbox.clear();
             assertThat(segmentCount(db)).isZero();
             assertThat(outbox.pendingBytes()).isZero();
-            outbox.stage(7, bytes(10, 7));
+            outbox.stage(7, bytes(10, 7), false);
             outbox.syncBeforeDatabaseSync(-1);
         }
         try (Outbox outbox = new Outbox(db)) {
@@ -157,7 +157,14 @@ class OutboxTest {
                 java.util.stream.LongStream.rangeClosed(1, payloads.size()).boxed().toList());
         for (int i = 0; i < staged.size(); i++) {
             assertThat(staged.get(i).payload()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
+            assertThat(staged.get(i).sentBeforeCommit()).as("LSN %d sent before its commit", i + 1)
+                    .isEqualTo(sentBeforeCommit(i + 1));
         }
+    }
+
+    /** Which entries the tests stage as synchronous commits' (sent to Kafka before their commit point). */
+    private static boolean sentBeforeCommit(long lsn) {
+        return lsn % 3 == 0;
     }
 
     private static byte[] randomBytes(Random random, int length) {
