@@ -208,10 +208,7 @@ final class Outbox implements AutoCloseable {
         pending.removeLast();
         pendingBytes -= last.bytes();
         FileChannel channel = channel(last.segmentFirstLsn());
-        // Just staged, so not zero: overwritten without reading it first.
-        for (long position = last.start(); position < last.start() + last.bytes(); position += ZEROS.length) {
-            write(channel, ByteBuffer.wrap(ZEROS, 0, (int) Math.min(ZEROS.length, last.start() + last.bytes() - position)), position);
-        }
+        writeZeros(channel, last.start(), last.start() + last.bytes()); // just staged, so not zero: no need to read it first
         if (channel == current) {
             end = last.start();
         }
@@ -368,10 +365,16 @@ final class Outbox implements AutoCloseable {
             boolean zero = Arrays.equals(chunk.array(), 0, present, ZEROS, 0, present);
             wasZero &= zero;
             if (!zero || present < length) {
-                write(channel, ByteBuffer.wrap(ZEROS, 0, length), position);
+                writeZeros(channel, position, position + length);
             }
         }
         return wasZero;
+    }
+
+    private void writeZeros(FileChannel channel, long from, long to) throws IOException {
+        for (long position = from; position < to; position += ZEROS.length) {
+            write(channel, ByteBuffer.wrap(ZEROS, 0, (int) Math.min(ZEROS.length, to - position)), position);
+        }
     }
 
     private FileChannel channel(long first) throws IOException {

@@ -43,6 +43,10 @@ final class TrackedDatabase {
     private static final int CHANGE_COUNTER_OFFSET = 24;
     private static final int VERSION_VALID_FOR_OFFSET = 92;
     private static final long PAGE_CACHE_BYTES = 4L << 20;
+    /** Why a database in commit.mode=sync refuses journal_mode=MEMORY, at the PRAGMA or, set past it, at commit. */
+    static final String MEMORY_JOURNAL_WITH_SYNC_REFUSED = "journal_mode=MEMORY with commit.mode=sync is not supported:"
+            + " without a journal file a rollback that wrote pages early cannot be told from a commit, whose entry goes to"
+            + " Kafka before the commit point; use DELETE, TRUNCATE or PERSIST";
     /** Pause between attempts to read the journal's end when a committed transaction cannot go on without it. */
     private static final long VERIFY_RETRY_NANOS = 200_000_000;
     /**
@@ -379,8 +383,7 @@ final class TrackedDatabase {
         }
         if (settings.sync() && openJournals == 0) {
             // journal_mode=MEMORY (set through an attached database, past the PRAGMA check): a rollback could not be told.
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_ERROR): journal_mode=MEMORY with commit.mode=sync is"
-                    + " not supported; use DELETE, TRUNCATE or PERSIST", dbId, path);
+            log.error("pagestream: db {} ({}): commit refused (SQLITE_ERROR): {}", dbId, path, MEMORY_JOURNAL_WITH_SYNC_REFUSED);
             return SqliteNative.SQLITE_ERROR;
         }
         // A chunked file's final size is known only after the commit point: staged at commit instead (null).
@@ -947,7 +950,7 @@ final class TrackedDatabase {
         long chain = endChecksum;
         for (Outbox.Staged record : staged) {
             JournalEntry entry = JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + record.lsn());
-            if (entry.getLsn() == endLsn && entry.getPostChecksum() != endChecksum) {
+            if (entry.getLsn() == endLsn && !isJournalEnd(entry, endLsn, endChecksum)) {
                 return false; // the journal's entry at that LSN is another history's
             }
             if (entry.getLsn() <= endLsn) {
@@ -1069,10 +1072,15 @@ final class TrackedDatabase {
         }
         try {
             JournalEntry entry = JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + endLsn);
-            return entry.getPostChecksum() == endChecksum && entry.getDbId().equals(dbId) ? entry : null;
+            return isJournalEnd(entry, endLsn, endChecksum) ? entry : null;
         } catch (RuntimeException e) {
             return null;
         }
+    }
+
+    /** Whether an outbox entry is the journal's newest one (the same LSN, result and db id). */
+    private boolean isJournalEnd(JournalEntry entry, long endLsn, long endChecksum) {
+        return entry.getLsn() == endLsn && entry.getPostChecksum() == endChecksum && entry.getDbId().equals(dbId);
     }
 
     /** The recorded position, unless it belongs to another db id (the database was renamed). */

@@ -486,9 +486,7 @@ public final class VfsBridge {
                 case "off" -> "journal_mode=OFF cannot roll back, so a failed transaction could leave pages Pagestream never"
                         + " publishes; use DELETE, TRUNCATE, PERSIST or MEMORY";
                 // A rollback is told from a commit by SQLite reading the journal file back (see TrackedDatabase.journalPageRead).
-                case "memory" -> open.db.commitsSynchronously() ? "journal_mode=MEMORY with commit.mode=sync is not supported:"
-                        + " without a journal file a rollback that wrote pages early cannot be told from a commit, whose entry"
-                        + " goes to Kafka before the commit point; use DELETE, TRUNCATE or PERSIST" : null;
+                case "memory" -> open.db.commitsSynchronously() ? TrackedDatabase.MEMORY_JOURNAL_WITH_SYNC_REFUSED : null;
                 default -> null;
             };
             default -> null;
