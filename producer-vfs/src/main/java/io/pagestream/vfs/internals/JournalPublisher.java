@@ -72,8 +72,9 @@ public final class JournalPublisher implements AutoCloseable {
         boolean reclaim;
         boolean fenced;
 
-        Backlog(long lastSentAt) {
+        Backlog(long lastSentAt, boolean reclaim) {
             this.lastSentAt = lastSentAt;
+            this.reclaim = reclaim;
         }
     }
 
@@ -150,7 +151,10 @@ public final class JournalPublisher implements AutoCloseable {
         long idleSince = System.nanoTime();
         while (true) {
             for (CommittedTransaction tx = queue.poll(); tx != null; tx = queue.poll()) {
-                Backlog backlog = backlogs.computeIfAbsent(tx.db(), db -> new Backlog(System.nanoTime() - intervalNanos));
+                // A database that went on without reading where its journal ends (Kafka was unreachable) reads it first:
+                // Kafka may already hold entries its outbox carries.
+                Backlog backlog = backlogs.computeIfAbsent(tx.db(),
+                        db -> new Backlog(System.nanoTime() - intervalNanos, db.journalEndUnread()));
                 if (backlog.fenced) {
                     if (tx.sync() != null) {
                         tx.sync().dropped(new WriterFencedException(tx.db().dbId, null));

@@ -94,6 +94,8 @@ final class TrackedDatabase {
      * how the chain goes on (its images are then the chain's images of its pages).
      */
     private Prepared uncertainEntry;
+    /** Kafka was unreachable when this process first reconciled the database: see {@link #journalEndUnread()}. */
+    private volatile boolean journalEndUnread;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -125,6 +127,15 @@ final class TrackedDatabase {
     void acknowledged(WriterStateFile.State position) {
         stateFile.write(position);
         outbox.acknowledged(position.lsn());
+    }
+
+    /**
+     * Whether this process went on from the recorded position without reading where the journal ends (Kafka was
+     * unreachable at the first transaction): the publisher reads it before sending anything, since Kafka may hold
+     * outbox entries whose acknowledgement the previous process never saw.
+     */
+    boolean journalEndUnread() {
+        return journalEndUnread;
     }
 
     /** Another writer claimed this db id: every later commit fails. Publisher thread. */
@@ -896,6 +907,7 @@ final class TrackedDatabase {
                         e.getMessage(), unsettled);
                 return false;
             }
+            journalEndUnread = true;
             log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
                     + " from the recorded position", dbId, path, e.getMessage());
         }
