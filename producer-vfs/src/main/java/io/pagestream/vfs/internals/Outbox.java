@@ -238,14 +238,25 @@ final class Outbox implements AutoCloseable {
         grew = false;
     }
 
-    /** Kafka holds every entry up to {@code lsn}: segments holding nothing newer are deleted. */
-    synchronized void acknowledged(long lsn) {
+    /**
+     * Kafka holds every entry up to {@code lsn}, and a position at least that far is recorded: segments holding nothing
+     * newer are deleted, once {@code makePositionDurable} has made that position survive a power loss (a restart must
+     * never find the recorded position behind entries the outbox no longer has).
+     */
+    synchronized void acknowledged(long lsn, Runnable makePositionDurable) {
+        skipThrough(lsn);
+        long oldestNeeded = pending.isEmpty() ? currentFirstLsn : pending.peekFirst().segmentFirstLsn();
+        List<Long> done = new ArrayList<>(segments.headMap(oldestNeeded, false).keySet());
+        if (!done.isEmpty()) {
+            makePositionDurable.run();
+        }
+        done.forEach(this::deleteSegment);
+    }
+
+    /** Kafka holds every entry up to {@code lsn}: they are no longer pending; their segments go at the next acknowledgement. */
+    synchronized void skipThrough(long lsn) {
         while (!pending.isEmpty() && pending.peekFirst().lsn() <= lsn) {
             pendingBytes -= pending.removeFirst().bytes();
-        }
-        long oldestNeeded = pending.isEmpty() ? currentFirstLsn : pending.peekFirst().segmentFirstLsn();
-        for (Long first : new ArrayList<>(segments.headMap(oldestNeeded, false).keySet())) {
-            deleteSegment(first);
         }
     }
 

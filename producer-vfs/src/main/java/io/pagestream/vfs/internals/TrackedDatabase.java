@@ -122,11 +122,11 @@ final class TrackedDatabase {
 
     /**
      * Kafka acknowledged an entry: record the position (a few memory stores, see {@link WriterStateFile}), then let
-     * the outbox drop what Kafka now holds. Publisher thread.
+     * the outbox drop what Kafka now holds (forcing the position to disk first when a segment goes). Publisher thread.
      */
     void acknowledged(WriterStateFile.State position) {
         stateFile.write(position);
-        outbox.acknowledged(position.lsn());
+        outbox.acknowledged(position.lsn(), stateFile::force);
     }
 
     /**
@@ -925,7 +925,7 @@ final class TrackedDatabase {
                     dbId, path, staged.size(), endLsn);
             outbox.clear();
         }
-        outbox.acknowledged(endLsn);
+        outbox.skipThrough(endLsn);
         if (state != null && endLsn == recordedLsn && endChecksum == checksum && state.pageCount() == pageCount
                 && (pageCount == 0 || state.pageSize() == pageSize)) {
             continueAfter(endLsn, checksum, "its recorded position");
@@ -978,7 +978,7 @@ final class TrackedDatabase {
         }
         lastLsn = endLsn;
         chainChecksum = endChecksum;
-        outbox.acknowledged(endLsn);
+        outbox.skipThrough(endLsn);
         if (ahead.isEmpty()) {
             return false;
         }

@@ -128,6 +128,11 @@ final class WriterStateFile implements AutoCloseable {
         slots.put((int) (sequence % 2) * SLOT_SIZE, buffer.array());
     }
 
+    /** Makes the recorded position survive a power loss (otherwise the page cache writes it back in its own time). */
+    synchronized void force() {
+        slots.force();
+    }
+
     @Override
     public synchronized void close() {
         try {

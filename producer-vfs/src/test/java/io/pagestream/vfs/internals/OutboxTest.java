@@ -43,8 +43,19 @@ class OutboxTest {
         assertThat(segmentCount(db)).isGreaterThan(2);
         try (Outbox reopened = new Outbox(db)) {
             assertReadsBack(reopened, payloads);
-            reopened.acknowledged(59);
+            int[] forced = {0};
+            reopened.acknowledged(59, () -> {
+                try {
+                    assertThat(segmentCount(db)).as("the position is durable before any segment goes").isGreaterThan(2);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                forced[0]++;
+            });
+            assertThat(forced[0]).isEqualTo(1);
             assertThat(segmentCount(db)).isEqualTo(1);
+            reopened.acknowledged(59, () -> forced[0]++);
+            assertThat(forced[0]).as("nothing to delete, nothing to force").isEqualTo(1);
             // The segment holding LSN 60 stays whole; the caller skips what Kafka has.
             List<Outbox.Staged> left = reopened.readAll();
             assertThat(left.getLast().lsn()).isEqualTo(60);
