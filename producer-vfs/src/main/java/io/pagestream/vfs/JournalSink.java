@@ -27,6 +27,9 @@ public interface JournalSink extends AutoCloseable {
     /**
      * The newest entry of {@code dbId} in the journal, read back from the journal itself (committed records only), so
      * the LSN chain never reuses a number.
+     *
+     * @throws io.pagestream.schemas.RetriablePagestreamException when it cannot be known now: the journal is
+     *     unreachable, or ({@link JournalEndHiddenException}) a Kafka transaction still open hides what follows it
      */
     Optional<JournalPosition> lastPosition(String dbId);
 

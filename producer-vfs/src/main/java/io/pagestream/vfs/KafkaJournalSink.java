@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -40,11 +41,20 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code pagestream:<topic>:<db id>} fences any other writer of the same database.
  */
 public final class KafkaJournalSink implements JournalSink {
+    /**
+     * How long reading a journal's end waits for transactions open below the partition's end: others finish within
+     * milliseconds; one still open after this was left by a producer that died, and stays open until the broker
+     * aborts it (transaction.timeout.ms).
+     */
+    private static final long STABLE_END_WAIT_MS = 2_000;
+    private static final long STABLE_END_POLL_NANOS = 20_000_000;
     private final Map<String, Object> producerSettings;
     private final ConcurrentHashMap<String, Producer<byte[], byte[]>> producers = new ConcurrentHashMap<>();
     private final String topic;
     private final int maxRecordBytes;
     private final Map<String, Object> consumerSettings;
+    /** For the partition's end including transactions still open (its high watermark). */
+    private final Map<String, Object> uncommittedSettings;
     private final long timeoutMs;
 
     public KafkaJournalSink(PagestreamConfig config) {
@@ -61,6 +71,8 @@ public final class KafkaJournalSink implements JournalSink {
         consumerSettings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         consumerSettings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerSettings.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        this.uncommittedSettings = new HashMap<>(consumerSettings);
+        uncommittedSettings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         Map<String, Object> adminSettings = only(settings, AdminClientConfig.configNames());
         int apiTimeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
         adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, apiTimeout);
@@ -205,7 +217,7 @@ public final class KafkaJournalSink implements JournalSink {
             List<TopicPartition> assigned = List.of(partition);
             consumer.assign(assigned);
             long begin = consumer.beginningOffsets(assigned).get(partition);
-            long upper = consumer.endOffsets(assigned).get(partition);
+            long upper = stableEnd(dbId, consumer, partition);
             for (long window = 256; upper > begin; window *= 2) {
                 long lower = Math.max(begin, upper - window);
                 consumer.seek(partition, lower);
@@ -232,6 +244,37 @@ public final class KafkaJournalSink implements JournalSink {
         } catch (KafkaException e) {
             throw new RetriablePagestreamException("cannot read the journal position of db " + dbId + " from '" + topic
                     + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The partition's end as of now, once every transaction open below it has finished. A read_committed reader sees
+     * nothing past the first offset of a transaction still open (another database's writer that died mid-transaction
+     * holds it open until the broker aborts it), so this database's newer entries behind it would go unseen and an
+     * older one taken for the journal's end. Transactions begun later lie past this end and do not matter: the
+     * database is claimed, so nothing of its own can follow.
+     *
+     * @throws JournalEndHiddenException when one is still open after {@link #STABLE_END_WAIT_MS}
+     */
+    private long stableEnd(String dbId, Consumer<byte[], byte[]> committedReader, TopicPartition partition) {
+        List<TopicPartition> assigned = List.of(partition);
+        long end;
+        try (Consumer<byte[], byte[]> uncommittedReader =
+                new KafkaConsumer<>(uncommittedSettings, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            end = uncommittedReader.endOffsets(assigned).get(partition);
+        }
+        long deadline = System.nanoTime() + Math.min(timeoutMs, STABLE_END_WAIT_MS) * 1_000_000;
+        while (true) {
+            long stable = committedReader.endOffsets(assigned).get(partition);
+            if (stable >= end) {
+                return end;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new JournalEndHiddenException("cannot read the journal position of db " + dbId + " from '" + topic
+                        + "' yet: a transaction still open at offset " + stable + " of partition " + partition.partition()
+                        + " (the end is " + end + ") hides what follows it");
+            }
+            LockSupport.parkNanos(STABLE_END_POLL_NANOS);
         }
     }
 

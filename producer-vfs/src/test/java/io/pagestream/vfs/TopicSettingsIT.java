@@ -104,6 +104,38 @@ class TopicSettingsIT {
         }
     }
 
+    @Test
+    void aTransactionAnotherWriterLeftOpenIsNotTakenForTheEndOfTheJournalsBehindIt() throws Exception {
+        Map<String, Object> settings = Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", "open-txn",
+                "journal.topic.partitions", "1");
+        KafkaJournalSink sink = new KafkaJournalSink(PagestreamConfig.of(settings));
+        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> other = new org.apache.kafka.clients.producer.KafkaProducer<>(
+                Map.of("bootstrap.servers", broker.bootstrapServers(), "transactional.id", "a-writer-that-dies"),
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            sendEntry(sink, "a.db", 1);
+            sendEntry(sink, "a.db", 2);
+            other.initTransactions();
+            other.beginTransaction();
+            other.send(new org.apache.kafka.clients.producer.ProducerRecord<>("open-txn", "b.db".getBytes(), new byte[10])).get();
+            sendEntry(sink, "a.db", 3); // committed, but behind b.db's open transaction
+            assertThatThrownBy(() -> sink.lastPosition("a.db")).isInstanceOf(JournalEndHiddenException.class)
+                    .isInstanceOf(RetriablePagestreamException.class)
+                    .hasMessageContaining("db a.db").hasMessageContaining("a transaction still open at offset 4");
+            other.abortTransaction();
+            assertThat(sink.lastPosition("a.db")).contains(new JournalPosition(3, 3_000L));
+        } finally {
+            sink.close();
+        }
+    }
+
+    private static void sendEntry(KafkaJournalSink sink, String db, long lsn) throws Exception {
+        var entry = io.pagestream.schemas.avro.JournalEntry.newBuilder().setDbId(db).setLsn(lsn).setBase(false)
+                .setPreChecksum((lsn - 1) * 1000L).setPostChecksum(lsn * 1000L).setPageSize(512).setPageCount(1)
+                .setCommitTimeMillis(0).setDeltas(List.of(io.pagestream.schemas.PageDiff.fullPage(1, new byte[512]))).build();
+        sink.send(io.pagestream.schemas.JournalCodec.toRecords(entry, sink.maxRecordBytes())).get();
+    }
+
     private static void createTopic(String name, Map<String, String> configs) throws Exception {
         try (Admin admin = admin()) {
             admin.createTopics(List.of(new NewTopic(name, Optional.of(1), Optional.empty()).configs(configs))).all().get();

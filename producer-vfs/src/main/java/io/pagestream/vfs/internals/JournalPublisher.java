@@ -3,6 +3,7 @@ package io.pagestream.vfs.internals;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.vfs.JournalEndHiddenException;
 import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.JournalSink;
 import io.pagestream.vfs.WriterFencedException;
@@ -216,7 +217,8 @@ public final class JournalPublisher implements AutoCloseable {
         try {
             if (backlog.reclaim) {
                 // Claiming again would fence a writer that took over: look first, claim only if the journal is still ours.
-                if (!stillOurs(db, backlog, sink.lastPosition(db.dbId))) {
+                Optional<JournalPosition> before = endBeforeClaiming(db.dbId);
+                if (before != null && !stillOurs(db, backlog, before)) {
                     return false;
                 }
                 sink.claim(db.dbId);
@@ -271,6 +273,20 @@ public final class JournalPublisher implements AutoCloseable {
                     db.dbId, backlog.entries.peekFirst().entry().getLsn(), backlog.entries.size(),
                     backlog.retryDelay / 1_000_000, cause);
             return false;
+        }
+    }
+
+    /**
+     * The journal's end before claiming the database again, or null when it cannot be read yet: a transaction this
+     * writer left open when its send failed hides what follows it until claiming aborts it (then the end is read
+     * again).
+     */
+    private Optional<JournalPosition> endBeforeClaiming(String dbId) {
+        try {
+            return sink.lastPosition(dbId);
+        } catch (JournalEndHiddenException e) {
+            log.debug("pagestream: {}; claiming db {} again first", e.getMessage(), dbId);
+            return null;
         }
     }
 
