@@ -89,4 +89,75 @@ class BrokerOutageIT {
             broker.close();
         }
     }
+
+    @Test
+    @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
+    void aFullOutboxMakesCommitsWaitThenFailWhileTheBrokerIsDownAndLosesNothing() throws Exception {
+        Path brokerData = dir.resolve("kafka-full");
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withDataDir(brokerData));
+        int port = broker.port();
+        String topic = "outbox-full-it";
+        Path db = dir.resolve("full.db");
+        java.util.Set<Integer> committed = new java.util.HashSet<>();
+        try (PagestreamVfs vfs = PagestreamVfs.install(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                        "journal.topic", topic, "vfs.name", "outbox-full-it", "outbox.max.bytes", "100000",
+                        "outbox.full.policy", "block", "outbox.full.timeout.ms", "500",
+                        "producer.max.block.ms", "3000", "producer.delivery.timeout.ms", "3000",
+                        "producer.request.timeout.ms", "2000"));
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(db))) {
+            try (Statement s = c.createStatement()) {
+                s.execute("create table t(id integer primary key, body blob)");
+            }
+            assertThat(vfs.flush(Duration.ofSeconds(30))).isTrue();
+            broker.close();
+            java.sql.SQLException refused = null;
+            long waited = 0;
+            for (int id = 1; refused == null; id++) {
+                long start = System.nanoTime();
+                try {
+                    insert(c, id);
+                    committed.add(id);
+                } catch (java.sql.SQLException e) {
+                    refused = e;
+                    waited = Duration.ofNanos(System.nanoTime() - start).toMillis();
+                }
+                assertThat(id).as("the outbox fills up").isLessThan(1_000);
+            }
+            System.out.printf("BrokerOutageIT: the outbox filled after %d commits; the next waited %d ms and failed: %s%n",
+                    committed.size(), waited, refused.getMessage());
+            assertThat(refused.getMessage()).contains("SQLITE_FULL");
+            assertThat(waited).as("it waited outbox.full.timeout.ms first").isGreaterThanOrEqualTo(500);
+            broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withPort(port).withDataDir(brokerData));
+            for (int id = 1_000; id < 1_020; id++) { // room again once Kafka takes the outbox's entries
+                insert(c, id);
+                committed.add(id);
+            }
+            assertThat(vfs.flush(Duration.ofMinutes(2))).isTrue();
+            assertThat(vfs.failedEntries()).isZero();
+        }
+        try {
+            JournalReplay.Replica replica = KafkaJournal.replay(broker.bootstrapServers(), topic, dir.resolve("replica-full"), "full.db");
+            assertThat(replica.entries.stream().map(JournalEntry::getLsn).toList()).as("every committed transaction once, in order")
+                    .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, committed.size() + 1).boxed().toList());
+            assertThat(Files.readAllBytes(replica.file)).isEqualTo(Files.readAllBytes(db));
+            try (Connection c = DriverManager.getConnection("jdbc:sqlite:file:" + replica.file + "?mode=ro");
+                    Statement s = c.createStatement();
+                    java.sql.ResultSet rs = s.executeQuery("select id from t")) {
+                java.util.Set<Integer> replicated = new java.util.HashSet<>();
+                while (rs.next()) {
+                    replicated.add(rs.getInt(1));
+                }
+                assertThat(replicated).as("the refused transaction rolled back; every other one is replicated")
+                        .isEqualTo(committed);
+            }
+        } finally {
+            broker.close();
+        }
+    }
+
+    private static void insert(Connection c, int id) throws java.sql.SQLException {
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("insert into t(id, body) values (" + id + ", randomblob(1000))");
+        }
+    }
 }
