@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  * halt their database with an error naming the db, the Kafka offset and the reason, leaving the replica at its
  * last good entry and byte-identical to the writer there; the other databases keep going. A record without a
  * key and records of a database not followed are ignored. Restarted, the replica halts the same databases
- * again at the same records.
+ * again at the same records. Separately: entries in aborted Kafka transactions, in part or whole, are never applied.
  */
 class BadRecordsIT {
     private static final String TOPIC = "bad-records-it";
@@ -277,6 +277,68 @@ class BadRecordsIT {
                 restarted.close();
             }
             assertReplicaFiles(journal, replicaDir, halts);
+        }
+    }
+
+    @Test
+    void entriesInAbortedKafkaTransactionsAreNeverAppliedNotEvenInPart() throws Exception {
+        String topic = "aborted-transactions-it";
+        String dbId = "aborted.db";
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        }
+        try (CapturedJournal journal = new CapturedJournal(dir.resolve("aborting-writer"), RECORD_MAX_BYTES)) {
+            write(journal, dbId);
+            List<List<JournalRecord>> entries = journal.recordsByEntry(dbId);
+            List<JournalRecord> fragmented = entries.get(FRAGMENTED_LSN - 1);
+            assertThat(fragmented).as("fragments of LSN 5").hasSizeGreaterThan(2);
+            Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                    ProducerConfig.TRANSACTIONAL_ID_CONFIG, "aborting-writer");
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(settings, new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
+                producer.initTransactions();
+                sendInTransaction(producer, topic, entries.subList(0, FRAGMENTED_LSN - 1).stream().flatMap(List::stream).toList(), true);
+                // Part of an entry: its first fragments only.
+                sendInTransaction(producer, topic, fragmented.subList(0, 2), false);
+                // A whole batch: the fragmented entry and the one after it.
+                sendInTransaction(producer, topic, entries.subList(FRAGMENTED_LSN - 1, FRAGMENTED_LSN + 1).stream()
+                        .flatMap(List::stream).toList(), false);
+                sendInTransaction(producer, topic, entries.subList(FRAGMENTED_LSN - 1, ENTRIES).stream()
+                        .flatMap(List::stream).toList(), true);
+            }
+            Path replicaDir = dir.resolve("replica-aborted");
+            Replica replica = Replica.start(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic,
+                    "replica.dir", replicaDir.toString(), "replica.name", "aborted-it", "replica.dbs", dbId));
+            try {
+                await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                    ReplicaStatus status = replica.status().get(dbId);
+                    assertThat(status).isNotNull();
+                    assertThat(status.position().lsn()).isEqualTo(ENTRIES);
+                });
+                ReplicaStatus status = replica.status().get(dbId);
+                assertThat(status.error()).isNull();
+                assertThat(status.appliedEntries()).as("each entry applied once").isEqualTo(ENTRIES);
+                assertThat(status.duplicatesSkipped()).as("nothing of the aborted transactions was seen").isZero();
+            } finally {
+                replica.close();
+            }
+            assertThat(sha256(replicaDir.resolve(dbId))).isEqualTo(journal.writerHash(dbId, ENTRIES));
+        }
+    }
+
+    private static void sendInTransaction(KafkaProducer<byte[], byte[]> producer, String topic, List<JournalRecord> records,
+            boolean commit) {
+        producer.beginTransaction();
+        for (JournalRecord record : records) {
+            RecordHeaders headers = new RecordHeaders();
+            record.headers().forEach(header -> headers.add(header.name(), header.value()));
+            producer.send(new ProducerRecord<>(topic, 0, record.keyBytes(), record.value(), headers));
+        }
+        if (commit) {
+            producer.commitTransaction();
+        } else {
+            producer.flush(); // in the log, then aborted
+            producer.abortTransaction();
         }
     }
 
