@@ -132,6 +132,38 @@ class ReplicaEngineTest {
     }
 
     @Test
+    void anLsnGapHaltsTheDatabaseWithTheExpectedAndActualLsnAndTheOffset() throws Exception {
+        try (CapturedJournal journal = new CapturedJournal(dir.resolve("gap-writer"), 1 << 20)) {
+            try (Connection c = journal.connect("gap.db")) {
+                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+                for (int i = 0; i < 3; i++) {
+                    exec(c, "INSERT INTO t(v) VALUES ('row " + i + "')");
+                }
+            }
+            List<List<JournalRecord>> entries = journal.recordsByEntry("gap.db");
+            List<JournalRecord> withoutThree = new ArrayList<>();
+            for (int lsn : List.of(1, 2, 4)) {
+                withoutThree.addAll(entries.get(lsn - 1));
+            }
+            Feed feed = new Feed();
+            try (ReplicaEngine engine = engine("gap", DEFAULT_BATCH_PAGES, new RecordingListener())) {
+                engine.process(feed.of(withoutThree));
+                ReplicaStatus status = engine.status().get("gap.db");
+                assertThat(status.halted()).isTrue();
+                assertThat(status.error()).isInstanceOf(io.pagestream.schemas.PositionMismatchException.class)
+                        .hasMessageContaining("replica of gap.db").hasMessageContaining("@" + feed.lastOffset())
+                        .hasMessageContaining("LSN out of order").hasMessageContaining("expected LSN 3, got 4");
+                io.pagestream.schemas.PositionMismatchException mismatch =
+                        (io.pagestream.schemas.PositionMismatchException) status.error();
+                assertThat(mismatch.expectedLsn()).isEqualTo(3);
+                assertThat(mismatch.actualLsn()).isEqualTo(4);
+                assertThat(status.position().lsn()).as("the replica stays at its last good entry").isEqualTo(2);
+            }
+            assertThat(sha256(replicaFile("gap", "gap.db"))).isEqualTo(journal.writerHash("gap.db", 2));
+        }
+    }
+
+    @Test
     void aBaseEntryMidStreamReplacesTheReplicaAndStartsOneThatJoinedLate() throws Exception {
         String db = "rebased.db";
         try (CapturedJournal journal = new CapturedJournal(dir.resolve("writer"), 1 << 20)) {
