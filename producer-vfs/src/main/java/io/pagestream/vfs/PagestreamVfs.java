@@ -76,7 +76,9 @@ public final class PagestreamVfs implements AutoCloseable {
     }
 
     /**
-     * Waits until every transaction committed so far is acknowledged by the sink and its position recorded.
+     * Waits until every transaction committed so far is acknowledged by the sink and its position recorded, or never
+     * will be: a writer fenced by another drops what it had not published ({@link #failedEntries()},
+     * {@link #fencedBy(String)}).
      *
      * @return false if the timeout passed first
      */
