@@ -1,6 +1,7 @@
 package io.pagestream.vfs;
 
 import io.pagestream.schemas.PagestreamConfigException;
+import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.internals.CommitObserver;
 import io.pagestream.vfs.internals.JournalPublisher;
 import io.pagestream.vfs.internals.CommitSettings;
@@ -97,6 +98,16 @@ public final class PagestreamVfs implements AutoCloseable {
      */
     public Optional<WriterFencedException> fencedBy(String dbId) {
         return bridge.fencedBy(dbId);
+    }
+
+    /**
+     * Why the latest COMMIT of {@code dbId} that Pagestream refused failed. SQLite reports only a result code
+     * (SQLITE_IOERR: Kafka did not acknowledge a synchronous commit in time, or where the journal ends is unknown;
+     * SQLITE_FULL: the outbox is full; SQLITE_READONLY: another writer fenced this one; SQLITE_ERROR: a journal mode
+     * the commit mode cannot work with); this names the database and the reason, as the log does.
+     */
+    public Optional<PagestreamException> lastCommitRefusal(String dbId) {
+        return bridge.lastRefusal(dbId);
     }
 
     /** Publishes what is committed, unregisters the VFS and closes the sink. Close connections first. */

@@ -126,6 +126,8 @@ class BrokerOutageIT {
             System.out.printf("BrokerOutageIT: the outbox filled after %d commits; the next waited %d ms and failed: %s%n",
                     committed.size(), waited, refused.getMessage());
             assertThat(refused.getMessage()).contains("SQLITE_FULL");
+            assertThat(vfs.lastCommitRefusal("full.db")).get().asString().contains("db full.db: the outbox is full")
+                    .contains("still full after outbox.full.timeout.ms 500");
             assertThat(waited).as("it waited outbox.full.timeout.ms first").isGreaterThanOrEqualTo(500);
             broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withPort(port).withDataDir(brokerData));
             for (int id = 1_000; id < 1_020; id++) { // room again once Kafka takes the outbox's entries

@@ -155,6 +155,8 @@ class ConfigAndPublishFailureTest {
                 }
             }
             assertThat(refused).as("commits refused while the outbox was full").isPositive();
+            assertThat(vfs.lastCommitRefusal("full.db")).get().asString().contains("db full.db: the outbox is full")
+                    .contains("outbox.max.bytes 100000");
             assertThat(committed).as("commits taken until it filled").isGreaterThan(20);
             try (java.sql.ResultSet rs = s.executeQuery("select count(*) from t")) {
                 assertThat(rs.getInt(1)).as("a refused commit rolled back").isEqualTo(committed - 1);

@@ -71,6 +71,8 @@ class FencingIT {
             assertThat(vfs.fencedBy("orders.db").get()).hasMessage("fenced by another writer of db orders.db");
             assertThatThrownBy(() -> s.execute("insert into t(who) values ('a, fenced')"))
                     .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_READONLY");
+            assertThat(vfs.lastCommitRefusal("orders.db")).get().isInstanceOf(WriterFencedException.class)
+                    .hasFieldOrPropertyWithValue("message", "fenced by another writer of db orders.db");
         }
 
         JournalReplay.Replica replica = KafkaJournal.replay(broker.bootstrapServers(), topic, dir.resolve("replica"), "orders.db");

@@ -53,8 +53,11 @@ class SyncCommitIT {
                 long start = System.nanoTime();
                 assertThatThrownBy(() -> s.execute("insert into t(v) values ('while Kafka is away')"))
                         .isInstanceOf(SQLException.class).hasMessageContaining("SQLITE_IOERR");
-                System.out.printf("SyncCommitIT: the COMMIT without Kafka failed after %d ms%n",
-                        Duration.ofNanos(System.nanoTime() - start).toMillis());
+                long waited = Duration.ofNanos(System.nanoTime() - start).toMillis();
+                System.out.printf("SyncCommitIT: the COMMIT without Kafka failed after %d ms%n", waited);
+                assertThat(waited).as("it waited commit.sync.timeout.ms").isGreaterThanOrEqualTo(3000);
+                assertThat(vfs.lastCommitRefusal("sync.db")).get().asString()
+                        .contains("db sync.db").contains("Kafka did not acknowledge LSN 7 within commit.sync.timeout.ms 3000");
                 try (ResultSet rs = s.executeQuery("select count(*) from t")) {
                     assertThat(rs.getInt(1)).as("the failed transaction is not in the database").isEqualTo(5);
                 }

@@ -4,6 +4,9 @@ import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
 import io.pagestream.schemas.PageDiff;
+import io.pagestream.schemas.PagestreamConfigException;
+import io.pagestream.schemas.PagestreamException;
+import io.pagestream.schemas.RetriablePagestreamException;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.schemas.avro.PageDelta;
 import io.pagestream.vfs.JournalPosition;
@@ -96,6 +99,7 @@ final class TrackedDatabase {
     private Prepared uncertainEntry;
     /** Kafka was unreachable when this process first reconciled the database: see {@link #journalEndUnread()}. */
     private volatile boolean journalEndUnread;
+    private volatile PagestreamException lastRefusal;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -141,6 +145,21 @@ final class TrackedDatabase {
     /** Another writer claimed this db id: every later commit fails. Publisher thread. */
     void fenced(WriterFencedException error) {
         fencedBy = error;
+    }
+
+    /**
+     * Refuses the commit: SQLite rolls the transaction back and reports {@code code} to the application, which can ask
+     * {@link #lastRefusal()} why; the reason is logged too.
+     */
+    private int refuse(int code, String codeName, PagestreamException reason) {
+        lastRefusal = reason;
+        log.error("pagestream: commit refused ({}), the transaction rolls back: {} (file {})", codeName, reason.getMessage(), path);
+        return code;
+    }
+
+    /** Why the latest refused commit of this database failed, if one was refused. */
+    PagestreamException lastRefusal() {
+        return lastRefusal;
     }
 
     /** Why this database no longer publishes, if it was fenced. */
@@ -367,8 +386,7 @@ final class TrackedDatabase {
     synchronized int beforeSync(OpenFile file) throws Throwable {
         TransactionCapture tx = capture;
         if (fencedBy != null && tx != null) {
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_READONLY): {}", dbId, path, fencedBy.getMessage());
-            return SqliteNative.SQLITE_READONLY;
+            return refuse(SqliteNative.SQLITE_READONLY, "SQLITE_READONLY", fencedBy);
         }
         // Playing the journal back (hot-journal recovery, or a rollback after pages were written) syncs too, but
         // commits nothing: free pages SQLite reused without journaling them keep their new bytes, and would look
@@ -388,14 +406,13 @@ final class TrackedDatabase {
             verifyLate(file, tx, settings.sync());
         }
         if (!verified) {
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): where its journal ends in Kafka is unknown",
-                    dbId, path);
-            return SqliteNative.SQLITE_IOERR;
+            return refuse(SqliteNative.SQLITE_IOERR, "SQLITE_IOERR", new RetriablePagestreamException("db " + dbId
+                    + ": where its journal ends in Kafka is unknown (Kafka could not be read: see the error logged before)"));
         }
         if (settings.sync() && openJournals == 0) {
             // journal_mode=MEMORY (set through an attached database, past the PRAGMA check): a rollback could not be told.
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_ERROR): {}", dbId, path, MEMORY_JOURNAL_WITH_SYNC_REFUSED);
-            return SqliteNative.SQLITE_ERROR;
+            return refuse(SqliteNative.SQLITE_ERROR, "SQLITE_ERROR",
+                    new PagestreamConfigException("db " + dbId + ": " + MEMORY_JOURNAL_WITH_SYNC_REFUSED));
         }
         // A chunked file's final size is known only after the commit point: staged at commit instead (null).
         Prepared prepared = sizeFromFile ? null : prepare(file, tx, true);
@@ -403,9 +420,8 @@ final class TrackedDatabase {
         if (uncertainEntry != null && (prepared == null || prepared.committed() != null)) {
             long chainEnd = lastLsn;
             if (!settleUncertain(tx)) {
-                log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): whether LSN {} reached Kafka is still"
-                        + " unknown", dbId, path, uncertainEntry.committed().entry().getLsn());
-                return SqliteNative.SQLITE_IOERR;
+                return refuse(SqliteNative.SQLITE_IOERR, "SQLITE_IOERR", new RetriablePagestreamException("db " + dbId
+                        + ": whether LSN " + uncertainEntry.committed().entry().getLsn() + " reached Kafka is still unknown"));
             }
             if (prepared != null && lastLsn != chainEnd) {
                 prepared = prepare(file, tx, true); // the journal holds a transaction the file does not
@@ -415,8 +431,11 @@ final class TrackedDatabase {
             return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
         }
         CommittedTransaction committed = prepared.committed();
-        if (committed != null && !awaitOutboxRoom(committed.payload().length)) {
-            return SqliteNative.SQLITE_FULL;
+        if (committed != null) {
+            PagestreamException full = awaitOutboxRoom(committed.payload().length);
+            if (full != null) {
+                return refuse(SqliteNative.SQLITE_FULL, "SQLITE_FULL", full);
+            }
         }
         stage(tx, prepared);
         if (committed != null && committed.sync() != null) {
@@ -438,10 +457,9 @@ final class TrackedDatabase {
         } catch (ExecutionException | TimeoutException e) {
             unprepare(tx);
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            log.error("pagestream: db {} ({}): commit refused (SQLITE_IOERR): Kafka did not acknowledge LSN {} within"
-                    + " commit.sync.timeout.ms {} ({}); the transaction rolls back", dbId, path, committed.entry().getLsn(),
-                    settings.syncTimeoutMs(), cause.toString());
-            return SqliteNative.SQLITE_IOERR;
+            return refuse(SqliteNative.SQLITE_IOERR, "SQLITE_IOERR", new RetriablePagestreamException("db " + dbId
+                    + ": Kafka did not acknowledge LSN " + committed.entry().getLsn() + " within commit.sync.timeout.ms "
+                    + settings.syncTimeoutMs() + " (" + cause + ")", cause));
         }
     }
 
@@ -557,21 +575,24 @@ final class TrackedDatabase {
         }
     }
 
-    /** Whether there is room in the outbox for {@code bytes}, waiting for it under the 'block' policy. */
-    private boolean awaitOutboxRoom(long bytes) throws InterruptedException {
+    /**
+     * Waits for room in the outbox for {@code bytes} under the 'block' policy.
+     *
+     * @return null when there is room, otherwise why the commit is refused
+     */
+    private PagestreamException awaitOutboxRoom(long bytes) throws InterruptedException {
         long deadline = System.nanoTime() + settings.outboxFullTimeoutMs() * 1_000_000;
         boolean blocking = settings.policy() == PagestreamConfig.OutboxFullPolicy.BLOCK;
         while (true) {
             long pending = outbox.pendingBytes();
             if (pending == 0 || pending + bytes <= settings.outboxMaxBytes()) {
-                return true;
+                return null;
             }
             if (!blocking || System.nanoTime() >= deadline) {
-                log.error("pagestream: db {} ({}): commit refused (SQLITE_FULL): the outbox is full — {} bytes of entries not yet"
-                        + " acknowledged by Kafka, outbox.max.bytes {}{}; the transaction rolls back, nothing committed is lost",
-                        dbId, path, pending, settings.outboxMaxBytes(), blocking
-                                ? ", still full after outbox.full.timeout.ms " + settings.outboxFullTimeoutMs() : "");
-                return false;
+                return new RetriablePagestreamException("db " + dbId + ": the outbox is full — " + pending + " bytes of"
+                        + " entries not yet acknowledged by Kafka, outbox.max.bytes " + settings.outboxMaxBytes()
+                        + (blocking ? ", still full after outbox.full.timeout.ms " + settings.outboxFullTimeoutMs() : "")
+                        + "; nothing committed is lost");
             }
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             if (Thread.interrupted()) {

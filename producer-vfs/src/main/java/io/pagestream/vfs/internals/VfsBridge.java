@@ -129,6 +129,12 @@ public final class VfsBridge {
                 .filter(Objects::nonNull).findFirst();
     }
 
+    /** Why the latest refused commit of a database of this VFS failed, if one was refused. */
+    public Optional<PagestreamException> lastRefusal(String dbId) {
+        return databases.values().stream().filter(db -> db.dbId.equals(dbId)).map(TrackedDatabase::lastRefusal)
+                .filter(Objects::nonNull).findFirst();
+    }
+
     private MemorySegment stub(String method, FunctionDescriptor descriptor) {
         try {
             MethodHandle handle = MethodHandles.lookup().findVirtual(VfsBridge.class, method, descriptor.toMethodType()).bindTo(this);
