@@ -8,7 +8,15 @@ import io.pagestream.schemas.RetriablePagestreamException;
  * broker aborts it after {@code transaction.timeout.ms}.
  */
 public class JournalEndHiddenException extends RetriablePagestreamException {
-    public JournalEndHiddenException(String message) {
+    private final boolean ownTransaction;
+
+    public JournalEndHiddenException(String message, boolean ownTransaction) {
         super(message);
+        this.ownTransaction = ownTransaction;
+    }
+
+    /** Whether the database's own transactional id holds an open transaction there (claiming the database aborts it). */
+    public boolean ownTransaction() {
+        return ownTransaction;
     }
 }

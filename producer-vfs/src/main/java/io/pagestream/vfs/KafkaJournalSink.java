@@ -12,12 +12,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -48,6 +55,8 @@ public final class KafkaJournalSink implements JournalSink {
      */
     private static final long STABLE_END_WAIT_MS = 2_000;
     private static final long STABLE_END_POLL_NANOS = 20_000_000;
+    private static final Set<TransactionState> OPEN_TRANSACTION_STATES = EnumSet.of(TransactionState.ONGOING,
+            TransactionState.PREPARE_COMMIT, TransactionState.PREPARE_ABORT, TransactionState.PREPARE_EPOCH_FENCE);
     private final Map<String, Object> producerSettings;
     private final ConcurrentHashMap<String, Producer<byte[], byte[]>> producers = new ConcurrentHashMap<>();
     private final String topic;
@@ -55,6 +64,7 @@ public final class KafkaJournalSink implements JournalSink {
     private final Map<String, Object> consumerSettings;
     /** For the partition's end including transactions still open (its high watermark). */
     private final Map<String, Object> uncommittedSettings;
+    private final Map<String, Object> adminSettings;
     private final long timeoutMs;
 
     public KafkaJournalSink(PagestreamConfig config) {
@@ -73,7 +83,7 @@ public final class KafkaJournalSink implements JournalSink {
         consumerSettings.remove(ConsumerConfig.GROUP_ID_CONFIG);
         this.uncommittedSettings = new HashMap<>(consumerSettings);
         uncommittedSettings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
-        Map<String, Object> adminSettings = only(settings, AdminClientConfig.configNames());
+        this.adminSettings = only(settings, AdminClientConfig.configNames());
         int apiTimeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
         adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, apiTimeout);
         adminSettings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(apiTimeout, 30_000));
@@ -99,7 +109,7 @@ public final class KafkaJournalSink implements JournalSink {
     private Producer<byte[], byte[]> producer(String dbId) {
         return producers.computeIfAbsent(dbId, id -> {
             Map<String, Object> settings = new HashMap<>(producerSettings);
-            settings.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "pagestream:" + topic + ":" + id);
+            settings.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(id));
             settings.put(ProducerConfig.CLIENT_ID_CONFIG, settings.get(ProducerConfig.CLIENT_ID_CONFIG) + "-" + id);
             Producer<byte[], byte[]> producer = new KafkaProducer<>(settings, new ByteArraySerializer(), new ByteArraySerializer());
             try {
@@ -110,6 +120,10 @@ public final class KafkaJournalSink implements JournalSink {
                 throw e;
             }
         });
+    }
+
+    private String transactionalId(String dbId) {
+        return "pagestream:" + topic + ":" + dbId;
     }
 
     /** Drops the database's producer after a failure: a new one resolves whatever transaction it left open. */
@@ -216,7 +230,7 @@ public final class KafkaJournalSink implements JournalSink {
             TopicPartition partition = new TopicPartition(topic, Utils.toPositive(Utils.murmur2(key)) % partitions);
             List<TopicPartition> assigned = List.of(partition);
             consumer.assign(assigned);
-            long begin = consumer.beginningOffsets(assigned).get(partition);
+            long begin = consumer.beginningOffsets(assigned, Duration.ofMillis(timeoutMs)).get(partition);
             long upper = stableEnd(dbId, consumer, partition);
             for (long window = 256; upper > begin; window *= 2) {
                 long lower = Math.max(begin, upper - window);
@@ -261,20 +275,37 @@ public final class KafkaJournalSink implements JournalSink {
         long end;
         try (Consumer<byte[], byte[]> uncommittedReader =
                 new KafkaConsumer<>(uncommittedSettings, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            end = uncommittedReader.endOffsets(assigned).get(partition);
+            end = uncommittedReader.endOffsets(assigned, Duration.ofMillis(timeoutMs)).get(partition);
         }
         long deadline = System.nanoTime() + Math.min(timeoutMs, STABLE_END_WAIT_MS) * 1_000_000;
         while (true) {
-            long stable = committedReader.endOffsets(assigned).get(partition);
+            long stable = committedReader.endOffsets(assigned, Duration.ofMillis(timeoutMs)).get(partition);
             if (stable >= end) {
                 return end;
             }
             if (System.nanoTime() > deadline) {
+                boolean own = ownTransactionOpen(dbId, partition);
                 throw new JournalEndHiddenException("cannot read the journal position of db " + dbId + " from '" + topic
                         + "' yet: a transaction still open at offset " + stable + " of partition " + partition.partition()
-                        + " (the end is " + end + ") hides what follows it");
+                        + " (the end is " + end + ") hides what follows it" + (own ? "; this writer's own unfinished"
+                        + " transaction is open there, which claiming the database aborts" : ""), own);
             }
             LockSupport.parkNanos(STABLE_END_POLL_NANOS);
+        }
+    }
+
+    /** Whether the database's own transactional id has a transaction open in {@code partition}. */
+    private boolean ownTransactionOpen(String dbId, TopicPartition partition) {
+        String id = transactionalId(dbId);
+        try (Admin admin = Admin.create(adminSettings)) {
+            TransactionDescription description = admin.describeTransactions(List.of(id)).description(id)
+                    .get(timeoutMs, TimeUnit.MILLISECONDS);
+            return OPEN_TRANSACTION_STATES.contains(description.state()) && description.topicPartitions().contains(partition);
+        } catch (ExecutionException | TimeoutException | KafkaException e) {
+            return false; // unknown: the end stays hidden, and the caller retries
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

@@ -29,12 +29,27 @@ class BrokerOutageIT {
     @TempDir
     Path dir;
 
+    /** Every broker a test started: stopped even when it fails, before its data directory is deleted. */
+    private final List<EmbeddedKafkaBroker> brokers = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void stopBrokers() {
+        brokers.forEach(EmbeddedKafkaBroker::close);
+    }
+
+    private EmbeddedKafkaBroker startBroker(Path data, int port) {
+        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults().withDataDir(data);
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(port == 0 ? options : options.withPort(port));
+        brokers.add(broker);
+        return broker;
+    }
+
     @Test
     @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
     void theWriterKeepsCommittingWhileTheBrokerIsDownAndEveryEntryArrivesOnceAfterwards() throws Exception {
         long outageSeconds = Long.getLong("pagestream.outage.seconds", 30);
         Path brokerData = dir.resolve("kafka");
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withDataDir(brokerData));
+        EmbeddedKafkaBroker broker = startBroker(brokerData, 0);
         int port = broker.port();
         String topic = "outage-it";
         Path db = dir.resolve("outage.db");
@@ -67,7 +82,7 @@ class BrokerOutageIT {
             long outageStart = System.nanoTime();
             Thread.sleep(outageSeconds * 1_000);
             long duringOutage = commits.get() - beforeOutage;
-            broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withPort(port).withDataDir(brokerData));
+            broker = startBroker(brokerData, port);
             System.out.printf("BrokerOutageIT: broker down %d s, %d commits before, %d during the outage%n",
                     Duration.ofNanos(System.nanoTime() - outageStart).toSeconds(), beforeOutage, duringOutage);
             assertThat(duringOutage).as("commits while the broker was down").isGreaterThan(outageSeconds * 20);
@@ -94,7 +109,7 @@ class BrokerOutageIT {
     @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
     void aFullOutboxMakesCommitsWaitThenFailWhileTheBrokerIsDownAndLosesNothing() throws Exception {
         Path brokerData = dir.resolve("kafka-full");
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withDataDir(brokerData));
+        EmbeddedKafkaBroker broker = startBroker(brokerData, 0);
         int port = broker.port();
         String topic = "outbox-full-it";
         Path db = dir.resolve("full.db");
@@ -129,8 +144,9 @@ class BrokerOutageIT {
             assertThat(vfs.lastCommitRefusal("full.db")).get().asString().contains("db full.db: the outbox is full")
                     .contains("still full after outbox.full.timeout.ms 500");
             assertThat(waited).as("it waited outbox.full.timeout.ms first").isGreaterThanOrEqualTo(500);
-            broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Options.defaults().withPort(port).withDataDir(brokerData));
-            for (int id = 1_000; id < 1_020; id++) { // room again once Kafka takes the outbox's entries
+            broker = startBroker(brokerData, port);
+            assertThat(vfs.flush(Duration.ofMinutes(2))).as("the outbox drained").isTrue();
+            for (int id = 1_000; id < 1_020; id++) {
                 insert(c, id);
                 committed.add(id);
             }

@@ -121,11 +121,29 @@ class TopicSettingsIT {
             sendEntry(sink, "a.db", 3); // committed, but behind b.db's open transaction
             assertThatThrownBy(() -> sink.lastPosition("a.db")).isInstanceOf(JournalEndHiddenException.class)
                     .isInstanceOf(RetriablePagestreamException.class)
-                    .hasMessageContaining("db a.db").hasMessageContaining("a transaction still open at offset 4");
+                    .hasMessageContaining("db a.db").hasMessageContaining("a transaction still open at offset 4")
+                    .satisfies(e -> assertThat(((JournalEndHiddenException) e).ownTransaction()).as("not a.db's own").isFalse());
             other.abortTransaction();
             assertThat(sink.lastPosition("a.db")).contains(new JournalPosition(3, 3_000L));
         } finally {
             sink.close();
+        }
+        // A transaction of the database's own transactional id (a send that failed mid-transaction) is told apart.
+        KafkaJournalSink again = new KafkaJournalSink(PagestreamConfig.of(settings));
+        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> own = new org.apache.kafka.clients.producer.KafkaProducer<>(
+                Map.of("bootstrap.servers", broker.bootstrapServers(), "transactional.id", "pagestream:open-txn:a.db"),
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            own.initTransactions();
+            own.beginTransaction();
+            own.send(new org.apache.kafka.clients.producer.ProducerRecord<>("open-txn", "a.db".getBytes(), new byte[10])).get();
+            assertThatThrownBy(() -> again.lastPosition("a.db")).isInstanceOf(JournalEndHiddenException.class)
+                    .hasMessageContaining("this writer's own unfinished transaction")
+                    .satisfies(e -> assertThat(((JournalEndHiddenException) e).ownTransaction()).isTrue());
+            again.claim("a.db"); // aborts it
+            assertThat(again.lastPosition("a.db")).contains(new JournalPosition(3, 3_000L));
+        } finally {
+            again.close();
         }
     }
 

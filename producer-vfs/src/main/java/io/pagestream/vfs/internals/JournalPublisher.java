@@ -277,14 +277,17 @@ public final class JournalPublisher implements AutoCloseable {
     }
 
     /**
-     * The journal's end before claiming the database again, or null when it cannot be read yet: a transaction this
-     * writer left open when its send failed hides what follows it until claiming aborts it (then the end is read
-     * again).
+     * The journal's end before claiming the database again, or null when this writer's own transaction, left open when
+     * its send failed, hides it: claiming aborts that, and the end is read again after. Hidden by anyone else's open
+     * transaction, the end stays unknown and the batch is retried (claiming blind could fence a writer that took over).
      */
     private Optional<JournalPosition> endBeforeClaiming(String dbId) {
         try {
             return sink.lastPosition(dbId);
         } catch (JournalEndHiddenException e) {
+            if (!e.ownTransaction()) {
+                throw e;
+            }
             log.debug("pagestream: {}; claiming db {} again first", e.getMessage(), dbId);
             return null;
         }
@@ -364,7 +367,10 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** Publishes what is queued (for up to the close timeout), then stops; what is left stays in the outboxes. */
+    /**
+     * Publishes what is queued (for up to the close timeout), then stops once an attempt in flight has finished; what
+     * is left stays in the outboxes.
+     */
     @Override
     public void close() {
         try {
@@ -378,7 +384,9 @@ public final class JournalPublisher implements AutoCloseable {
         stopping = true;
         LockSupport.unpark(thread);
         try {
-            thread.join(Math.max(1, closeTimeout.toMillis()));
+            // An attempt in flight finishes first (within the Kafka clients' own timeouts): once close returns nothing
+            // may publish, or touch an outbox or state file, that a successor now owns.
+            thread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
