@@ -38,8 +38,8 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public static final String STARTUP_TIMEOUT_MS_CONFIG = "startup.timeout.ms";
     public static final String STARTUP_TIMEOUT_MS_DOC = "How long installation waits for Kafka to check the journal topic,"
-            + " and how long a database's first transaction may take to read its chain's end back from the journal when"
-            + " its recorded position is missing or behind.";
+            + " and how long each Kafka call may take when a database's first write transaction reads back where its"
+            + " journal ends.";
 
     public static final String COMMIT_MODE_CONFIG = "commit.mode";
     public static final String COMMIT_MODE_DOC = "'async': COMMIT returns once the entry is durable in the local outbox, and"
