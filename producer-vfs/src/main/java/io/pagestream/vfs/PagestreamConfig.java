@@ -80,8 +80,8 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public static final String CLOSE_TIMEOUT_MS_CONFIG = "close.timeout.ms";
     public static final String CLOSE_TIMEOUT_MS_DOC = "How long closing the VFS waits for Kafka to take the entries still"
-            + " waiting (an attempt already in flight then finishes, within the producer's own timeouts); what is left stays"
-            + " in the outbox and is published first at the next start.";
+            + " waiting; after it, publishing stops at the first failed attempt (or when nothing is left), and what is left"
+            + " stays in the outbox and is published first at the next start.";
 
     /** {@link #OUTBOX_FULL_POLICY_CONFIG} values. */
     public enum OutboxFullPolicy {

@@ -295,14 +295,7 @@ class ConfigAndPublishFailureTest {
     @Test
     void aRestartThatCannotReadTheJournalsEndDoesNotPublishAgainWhatKafkaTookBeforeTheStop() throws Exception {
         FlakySink sink = new FlakySink();
-        sink.sender = (lsn, records) -> {
-            if (lsn == 3) { // Kafka takes LSN 3, then goes away before saying so
-                sink.journal.send(records);
-                sink.unreachable = true;
-                return CompletableFuture.failedFuture(new IllegalStateException("connection lost"));
-            }
-            return sink.journal.send(records);
-        };
+        sink.takeThenGoAway(3);
         Path db = dir.resolve("resent.db");
         Map<String, String> settings = Map.of("vfs.name", "resent", "startup.timeout.ms", "1000", "close.timeout.ms", "0");
         try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install();
@@ -330,14 +323,7 @@ class ConfigAndPublishFailureTest {
     @Test
     void anAsynchronousRestartWhileKafkaIsAwayWaitsForItIfASynchronousCommitThatGaveUpMayHaveReachedIt() throws Exception {
         FlakySink sink = new FlakySink();
-        sink.sender = (lsn, records) -> {
-            if (lsn == 4) { // Kafka takes LSN 4, then goes away before saying so
-                sink.journal.send(records);
-                sink.unreachable = true;
-                return CompletableFuture.failedFuture(new IllegalStateException("connection lost"));
-            }
-            return sink.journal.send(records);
-        };
+        sink.takeThenGoAway(4);
         Path db = dir.resolve("switched.db");
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "switched", "commit.mode", "sync",
                         "commit.sync.timeout.ms", "1000", "close.timeout.ms", "0")).sink(sink).install();

@@ -18,6 +18,18 @@ final class FlakySink implements JournalSink {
     /** Replaces the whole send when set: (lsn, records) -> acknowledgement. */
     volatile BiFunction<Long, List<JournalRecord>, CompletableFuture<Void>> sender;
 
+    /** Kafka takes the entry {@code lsn}, then goes away before acknowledging it (and stays away). */
+    void takeThenGoAway(long lsn) {
+        sender = (sent, records) -> {
+            if (sent == lsn) {
+                journal.send(records);
+                unreachable = true;
+                return CompletableFuture.failedFuture(new IllegalStateException("connection lost"));
+            }
+            return journal.send(records);
+        };
+    }
+
     @Override
     public CompletableFuture<Void> send(List<JournalRecord> records) {
         long lsn = Long.parseLong(new String(records.getFirst().headers().get(1).value(), StandardCharsets.US_ASCII));

@@ -368,8 +368,8 @@ public final class JournalPublisher implements AutoCloseable {
     }
 
     /**
-     * Publishes what is queued (for up to the close timeout), then stops once an attempt in flight has finished; what
-     * is left stays in the outboxes.
+     * Publishes what is queued (for up to the close timeout), then stops at the first failed attempt or when nothing is
+     * left; what is left stays in the outboxes.
      */
     @Override
     public void close() {

@@ -151,9 +151,15 @@ final class TrackedDatabase {
      * Refuses the commit: SQLite rolls the transaction back and reports {@code code} to the application, which can ask
      * {@link #lastRefusal()} why; the reason is logged too.
      */
-    private int refuse(int code, String codeName, PagestreamException reason) {
+    private int refuse(int code, PagestreamException reason) {
         lastRefusal = reason;
-        log.error("pagestream: commit refused ({}), the transaction rolls back: {} (file {})", codeName, reason.getMessage(), path);
+        String name = switch (code) {
+            case SqliteNative.SQLITE_READONLY -> "SQLITE_READONLY";
+            case SqliteNative.SQLITE_IOERR -> "SQLITE_IOERR";
+            case SqliteNative.SQLITE_FULL -> "SQLITE_FULL";
+            default -> "SQLITE_ERROR";
+        };
+        log.error("pagestream: commit refused ({}), the transaction rolls back: {} (file {})", name, reason.getMessage(), path);
         return code;
     }
 
@@ -386,7 +392,7 @@ final class TrackedDatabase {
     synchronized int beforeSync(OpenFile file) throws Throwable {
         TransactionCapture tx = capture;
         if (fencedBy != null && tx != null) {
-            return refuse(SqliteNative.SQLITE_READONLY, "SQLITE_READONLY", fencedBy);
+            return refuse(SqliteNative.SQLITE_READONLY, fencedBy);
         }
         // Playing the journal back (hot-journal recovery, or a rollback after pages were written) syncs too, but
         // commits nothing: free pages SQLite reused without journaling them keep their new bytes, and would look
@@ -406,12 +412,12 @@ final class TrackedDatabase {
             verifyLate(file, tx, settings.sync());
         }
         if (!verified) {
-            return refuse(SqliteNative.SQLITE_IOERR, "SQLITE_IOERR", new RetriablePagestreamException("db " + dbId
+            return refuse(SqliteNative.SQLITE_IOERR, new RetriablePagestreamException("db " + dbId
                     + ": where its journal ends in Kafka is unknown (Kafka could not be read: see the error logged before)"));
         }
         if (settings.sync() && openJournals == 0) {
             // journal_mode=MEMORY (set through an attached database, past the PRAGMA check): a rollback could not be told.
-            return refuse(SqliteNative.SQLITE_ERROR, "SQLITE_ERROR",
+            return refuse(SqliteNative.SQLITE_ERROR,
                     new PagestreamConfigException("db " + dbId + ": " + MEMORY_JOURNAL_WITH_SYNC_REFUSED));
         }
         // A chunked file's final size is known only after the commit point: staged at commit instead (null).
@@ -420,7 +426,7 @@ final class TrackedDatabase {
         if (uncertainEntry != null && (prepared == null || prepared.committed() != null)) {
             long chainEnd = lastLsn;
             if (!settleUncertain(tx)) {
-                return refuse(SqliteNative.SQLITE_IOERR, "SQLITE_IOERR", new RetriablePagestreamException("db " + dbId
+                return refuse(SqliteNative.SQLITE_IOERR, new RetriablePagestreamException("db " + dbId
                         + ": whether LSN " + uncertainEntry.committed().entry().getLsn() + " reached Kafka is still unknown"));
             }
             if (prepared != null && lastLsn != chainEnd) {
@@ -434,7 +440,7 @@ final class TrackedDatabase {
         if (committed != null) {
             PagestreamException full = awaitOutboxRoom(committed.payload().length);
             if (full != null) {
-                return refuse(SqliteNative.SQLITE_FULL, "SQLITE_FULL", full);
+                return refuse(SqliteNative.SQLITE_FULL, full);
             }
         }
         stage(tx, prepared);
@@ -457,7 +463,7 @@ final class TrackedDatabase {
         } catch (ExecutionException | TimeoutException e) {
             unprepare(tx);
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            return refuse(SqliteNative.SQLITE_IOERR, "SQLITE_IOERR", new RetriablePagestreamException("db " + dbId
+            return refuse(SqliteNative.SQLITE_IOERR, new RetriablePagestreamException("db " + dbId
                     + ": Kafka did not acknowledge LSN " + committed.entry().getLsn() + " within commit.sync.timeout.ms "
                     + settings.syncTimeoutMs() + " (" + cause + ")", cause));
         }
