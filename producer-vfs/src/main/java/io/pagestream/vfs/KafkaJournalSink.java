@@ -66,6 +66,7 @@ public final class KafkaJournalSink implements JournalSink {
     private final Map<String, Object> uncommittedSettings;
     private final Map<String, Object> adminSettings;
     private final long timeoutMs;
+    private final Duration closeTimeout;
 
     public KafkaJournalSink(PagestreamConfig config) {
         List<String> servers = config.getList(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG);
@@ -76,6 +77,7 @@ public final class KafkaJournalSink implements JournalSink {
         this.maxRecordBytes = config.recordMaxBytes();
         Map<String, Object> settings = producerSettings(config, servers);
         this.timeoutMs = config.getLong(PagestreamConfig.STARTUP_TIMEOUT_MS_CONFIG);
+        this.closeTimeout = config.closeTimeout();
         this.consumerSettings = only(settings, ConsumerConfig.configNames());
         consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-writer-position");
         consumerSettings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -321,7 +323,9 @@ public final class KafkaJournalSink implements JournalSink {
 
     @Override
     public void close() {
-        producers.values().forEach(producer -> producer.close(Duration.ofSeconds(30)));
+        // The publisher has flushed (or given up) by now: whatever a producer still holds is left to the outbox.
+        long deadline = System.nanoTime() + closeTimeout.toNanos();
+        producers.values().forEach(producer -> producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
         producers.clear();
     }
 }

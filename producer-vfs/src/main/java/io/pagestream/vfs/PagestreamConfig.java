@@ -81,7 +81,8 @@ public final class PagestreamConfig extends AbstractConfig {
     public static final String CLOSE_TIMEOUT_MS_CONFIG = "close.timeout.ms";
     public static final String CLOSE_TIMEOUT_MS_DOC = "How long closing the VFS waits for Kafka to take the entries still"
             + " waiting; after it, publishing stops at the first failed attempt (or when nothing is left), and what is left"
-            + " stays in the outbox and is published first at the next start.";
+            + " stays in the outbox and is published first at the next start. Closing the Kafka producers afterwards takes at"
+            + " most as long again.";
 
     /** {@link #OUTBOX_FULL_POLICY_CONFIG} values. */
     public enum OutboxFullPolicy {
