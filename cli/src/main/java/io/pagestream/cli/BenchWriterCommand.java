@@ -15,6 +15,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -37,6 +38,8 @@ import picocli.CommandLine.Option;
 final class BenchWriterCommand implements Callable<Integer> {
     private static final int PAGE_SIZE = 4096;
     /** Interleaved block pairs of the sync-commit latency measurement (its samples are single COMMITs, not blocks). */
+    private static final Duration KAFKA_WARM_UP = Duration.ofSeconds(40);
+    private static final Duration QUICK_KAFKA_WARM_UP = Duration.ofSeconds(10);
     private static final int SYNC_BLOCKS = 25;
     private static final int SYNC_BLOCKS_QUICK = 9;
 
@@ -110,6 +113,10 @@ final class BenchWriterCommand implements Callable<Integer> {
                 sizes.blocks(), workDir, noKafka ? "none (--no-kafka)" : broker != null ? "in-process at " + servers : servers);
         try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install()) {
             warmUp(vfs, workDir, quick ? 5_000 : 20_000);
+            if (!noKafka) {
+                Duration length = quick ? QUICK_KAFKA_WARM_UP : KAFKA_WARM_UP;
+                out.printf("warming up Kafka: %d transactions in %d s%n", warmUpKafka(vfs, workDir, length), length.toSeconds());
+            }
             for (String sync : List.of("FULL", "OFF")) {
                 int txns = sync.equals("FULL") ? sizes.txnsSyncFull() : sizes.txnsSyncOff();
                 results.add(measure(vfs, sink, workDir, new InsertWorkload(), sync, txns, sizes.blocks(), bytesPerTxn));
@@ -146,6 +153,28 @@ final class BenchWriterCommand implements Callable<Integer> {
             }
         }
         Benchmarks.flush(vfs);
+    }
+
+    /**
+     * Drives back-to-back Kafka transactions (synchronous commits: one transaction each) until the broker's and the
+     * producer's code is compiled, as on a broker that has been running for a while. A cold in-process broker costs
+     * three to four times the CPU per transaction for minutes (interpreted code and its JIT compiler threads), which
+     * would be charged to whichever measurement comes first.
+     */
+    private static int warmUpKafka(PagestreamVfs vfs, Path workDir, Duration length) throws Exception {
+        InsertWorkload workload = new InsertWorkload();
+        try (Connection published = open(vfs.jdbcUrl(workDir.resolve("warmup-kafka.db")) + "&"
+                + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync", "OFF")) {
+            workload.prepare(published);
+            Random random = new Random(5);
+            long end = System.nanoTime() + length.toNanos();
+            int transactions = 0;
+            for (; System.nanoTime() < end; transactions++) {
+                workload.transaction(published, random);
+            }
+            Benchmarks.flush(vfs);
+            return transactions;
+        }
     }
 
     private Result measure(PagestreamVfs vfs, MeasuringJournalSink sink, Path workDir, Workload workload, String sync, int txns,
