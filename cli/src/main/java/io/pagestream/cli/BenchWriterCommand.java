@@ -37,9 +37,9 @@ import picocli.CommandLine.Option;
         description = "Writer overhead: plain sqlite-jdbc vs the Pagestream VFS publishing to Kafka, side by side.")
 final class BenchWriterCommand implements Callable<Integer> {
     private static final int PAGE_SIZE = 4096;
-    /** Interleaved block pairs of the sync-commit latency measurement (its samples are single COMMITs, not blocks). */
     private static final Duration KAFKA_WARM_UP = Duration.ofSeconds(40);
-    private static final Duration QUICK_KAFKA_WARM_UP = Duration.ofSeconds(10);
+    private static final Duration KAFKA_WARM_UP_QUICK = Duration.ofSeconds(10);
+    /** Interleaved block pairs of the sync-commit latency measurement (its samples are single COMMITs, not blocks). */
     private static final int SYNC_BLOCKS = 25;
     private static final int SYNC_BLOCKS_QUICK = 9;
 
@@ -114,7 +114,7 @@ final class BenchWriterCommand implements Callable<Integer> {
         try (PagestreamVfs vfs = PagestreamVfs.builder(settings).sink(sink).install()) {
             warmUp(vfs, workDir, quick ? 5_000 : 20_000);
             if (!noKafka) {
-                Duration length = quick ? QUICK_KAFKA_WARM_UP : KAFKA_WARM_UP;
+                Duration length = quick ? KAFKA_WARM_UP_QUICK : KAFKA_WARM_UP;
                 out.printf("warming up Kafka: %d transactions in %d s%n", warmUpKafka(vfs, workDir, length), length.toSeconds());
             }
             for (String sync : List.of("FULL", "OFF")) {
@@ -156,15 +156,15 @@ final class BenchWriterCommand implements Callable<Integer> {
     }
 
     /**
-     * Drives back-to-back Kafka transactions (synchronous commits: one transaction each) until the broker's and the
-     * producer's code is compiled, as on a broker that has been running for a while. A cold in-process broker costs
-     * three to four times the CPU per transaction for minutes (interpreted code and its JIT compiler threads), which
-     * would be charged to whichever measurement comes first.
+     * Drives back-to-back Kafka transactions (commit.mode=sync commits at synchronous=OFF: one transaction each) for a
+     * fixed time, so that the measurements meet a broker whose code is compiled, as one that has been running for a
+     * while (the full run's 40 s is long enough for that, --quick's 10 s is not). A cold in-process broker costs three
+     * to four times the CPU per transaction for minutes (interpreted code and its JIT compiler threads), which would be
+     * charged to whichever measurement comes first.
      */
     private static int warmUpKafka(PagestreamVfs vfs, Path workDir, Duration length) throws Exception {
         InsertWorkload workload = new InsertWorkload();
-        try (Connection published = open(vfs.jdbcUrl(workDir.resolve("warmup-kafka.db")) + "&"
-                + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync", "OFF")) {
+        try (Connection published = open(syncCommitUrl(vfs, workDir.resolve("warmup-kafka.db")), "OFF")) {
             workload.prepare(published);
             Random random = new Random(5);
             long end = System.nanoTime() + length.toNanos();
@@ -224,8 +224,7 @@ final class BenchWriterCommand implements Callable<Integer> {
     private static CommitLatency measureSyncCommits(PagestreamVfs vfs, Path workDir, int rounds, int txns) throws Exception {
         InsertWorkload workload = new InsertWorkload();
         try (Connection plain = open("jdbc:sqlite:file:" + workDir.resolve("sync-plain.db").toAbsolutePath(), "FULL");
-                Connection published = open(vfs.jdbcUrl(workDir.resolve("sync-vfs.db")) + "&"
-                        + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync", "FULL")) {
+                Connection published = open(syncCommitUrl(vfs, workDir.resolve("sync-vfs.db")), "FULL")) {
             workload.prepare(plain);
             workload.prepare(published);
             timed(workload, plain, txns, 1);
@@ -259,6 +258,11 @@ final class BenchWriterCommand implements Callable<Integer> {
 
     private static double percentile(double[] sorted, double fraction) {
         return sorted[Math.min(sorted.length - 1, (int) Math.floor(fraction * sorted.length))];
+    }
+
+    /** A database of the VFS whose COMMITs wait for Kafka. */
+    private static String syncCommitUrl(PagestreamVfs vfs, Path file) {
+        return vfs.jdbcUrl(file) + "&" + PagestreamConfig.COMMIT_MODE_URI_PARAMETER + "=sync";
     }
 
     private static Connection open(String url, String sync) throws SQLException {

@@ -325,7 +325,21 @@ public final class KafkaJournalSink implements JournalSink {
     public void close() {
         // The publisher has flushed (or given up) by now: whatever a producer still holds is left to the outbox.
         long deadline = System.nanoTime() + closeTimeout.toNanos();
-        producers.values().forEach(producer -> producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+        RuntimeException failure = null;
+        for (Producer<byte[], byte[]> producer : producers.values()) {
+            try {
+                producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            } catch (RuntimeException e) { // e.g. interrupted: the other producers are closed all the same
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
         producers.clear();
+        if (failure != null) {
+            throw failure;
+        }
     }
 }

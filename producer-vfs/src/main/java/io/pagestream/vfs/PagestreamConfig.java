@@ -125,7 +125,8 @@ public final class PagestreamConfig extends AbstractConfig {
                     OUTBOX_FULL_TIMEOUT_MS_DOC)
             .define(PUBLISH_INTERVAL_MS_CONFIG, Type.LONG, 15L, Range.between(0, 60_000), Importance.MEDIUM,
                     PUBLISH_INTERVAL_MS_DOC)
-            .define(CLOSE_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW, CLOSE_TIMEOUT_MS_DOC);
+            .define(CLOSE_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.between(0, Integer.MAX_VALUE), Importance.LOW,
+                    CLOSE_TIMEOUT_MS_DOC);
 
     private PagestreamConfig(Map<?, ?> originals) {
         super(CONFIG, originals, false);
