@@ -55,6 +55,11 @@ public final class KafkaJournalSink implements JournalSink {
      */
     private static final long STABLE_END_WAIT_MS = 2_000;
     private static final long STABLE_END_POLL_NANOS = 20_000_000;
+    /**
+     * How long a transaction may hide the end before asking whose it is: a writer's own one, left open by a failed send,
+     * never finishes by waiting (claiming aborts it), while other writers' transactions mostly finish within this.
+     */
+    private static final long OWN_TRANSACTION_CHECK_NANOS = 200_000_000;
     private static final Set<TransactionState> OPEN_TRANSACTION_STATES = EnumSet.of(TransactionState.ONGOING,
             TransactionState.PREPARE_COMMIT, TransactionState.PREPARE_ABORT, TransactionState.PREPARE_EPOCH_FENCE);
     private final Map<String, Object> producerSettings;
@@ -270,7 +275,8 @@ public final class KafkaJournalSink implements JournalSink {
      * older one taken for the journal's end. Transactions begun later lie past this end and do not matter: the
      * database is claimed, so nothing of its own can follow.
      *
-     * @throws JournalEndHiddenException when one is still open after {@link #STABLE_END_WAIT_MS}
+     * @throws JournalEndHiddenException when one is still open after {@link #STABLE_END_WAIT_MS}, or at once when it is
+     *     the database's own
      */
     private long stableEnd(String dbId, Consumer<byte[], byte[]> committedReader, TopicPartition partition) {
         List<TopicPartition> assigned = List.of(partition);
@@ -279,14 +285,21 @@ public final class KafkaJournalSink implements JournalSink {
                 new KafkaConsumer<>(uncommittedSettings, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             end = uncommittedReader.endOffsets(assigned, Duration.ofMillis(timeoutMs)).get(partition);
         }
-        long deadline = System.nanoTime() + Math.min(timeoutMs, STABLE_END_WAIT_MS) * 1_000_000;
+        long start = System.nanoTime();
+        long deadline = start + Math.min(timeoutMs, STABLE_END_WAIT_MS) * 1_000_000;
+        boolean ownAsked = false;
         while (true) {
             long stable = committedReader.endOffsets(assigned, Duration.ofMillis(timeoutMs)).get(partition);
             if (stable >= end) {
                 return end;
             }
-            if (System.nanoTime() > deadline) {
-                boolean own = ownTransactionOpen(dbId, partition);
+            long now = System.nanoTime();
+            boolean own = false;
+            if (!ownAsked && (now - start >= OWN_TRANSACTION_CHECK_NANOS || now > deadline)) {
+                ownAsked = true;
+                own = ownTransactionOpen(dbId, partition);
+            }
+            if (own || now > deadline) {
                 throw new JournalEndHiddenException("cannot read the journal position of db " + dbId + " from '" + topic
                         + "' yet: a transaction still open at offset " + stable + " of partition " + partition.partition()
                         + " (the end is " + end + ") hides what follows it" + (own ? "; this writer's own unfinished"

@@ -1,8 +1,8 @@
 package io.pagestream.vfs;
 
+import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.RetriablePagestreamException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +32,7 @@ final class FlakySink implements JournalSink {
 
     @Override
     public CompletableFuture<Void> send(List<JournalRecord> records) {
-        long lsn = Long.parseLong(new String(records.getFirst().headers().get(1).value(), StandardCharsets.US_ASCII));
+        long lsn = Long.parseLong(VfsTestSupport.header(records.getFirst(), JournalContract.HEADER_LSN));
         if (sender != null) {
             return sender.apply(lsn, records);
         }

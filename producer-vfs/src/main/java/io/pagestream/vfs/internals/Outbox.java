@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * <p>Segment files named by their first LSN; a segment is deleted once Kafka acknowledged its last entry. Each
  * record is {@code magic, length, lsn, crc32c(payload), payload}; a torn tail (a crash mid-append) is zeroed when
  * the outbox is read back. A record of an entry sent to Kafka before its commit point (commit.mode=sync) has its own
- * magic: should its transaction not have committed, Kafka may still hold it. Segments are preallocated with zeros and synced when created, so appending changes only
- * data blocks: when the outbox shares the database's device, writing the new records to the device before SQLite's
- * fsync of the database is enough, since the cache flush of that fsync covers them (one flush per commit, not two).
+ * magic: should its transaction not have committed, Kafka may still hold it. Segments are preallocated with zeros and
+ * synced when created, so appending changes only data blocks: when the outbox shares the database's device, writing
+ * the new records to the device before SQLite's fsync of the database is enough, since the cache flush of that fsync
+ * covers them (one flush per commit, not two).
  */
 final class Outbox implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Outbox.class);
@@ -161,7 +162,8 @@ final class Outbox implements AutoCloseable {
 
     /**
      * Appends an entry ({@code sentBeforeCommit}: see {@link Staged}), not yet durable (see
-     * {@link #syncBeforeDatabaseSync}). While commits are not synced (synchronous=OFF) it is copied into the segment's memory mapping, with no system call on the commit path. Synced
+     * {@link #syncBeforeDatabaseSync}). While commits are not synced (synchronous=OFF) it is copied into the segment's
+     * memory mapping, with no system call on the commit path. Synced
      * commits write it: a page written back to the device becomes read-only again, and the next store into it waits
      * on the file system's journal, which costs more than the write.
      */
@@ -243,14 +245,32 @@ final class Outbox implements AutoCloseable {
      * newer are deleted, once {@code makePositionDurable} has made that position survive a power loss (a restart must
      * never find the recorded position behind entries the outbox no longer has).
      */
-    synchronized void acknowledged(long lsn, Runnable makePositionDurable) {
-        skipThrough(lsn);
-        long oldestNeeded = pending.isEmpty() ? currentFirstLsn : pending.peekFirst().segmentFirstLsn();
-        List<Long> done = new ArrayList<>(segments.headMap(oldestNeeded, false).keySet());
-        if (!done.isEmpty()) {
-            makePositionDurable.run();
+    void acknowledged(long lsn, Runnable makePositionDurable) {
+        List<Long> done = skipThroughAndListDone(lsn);
+        if (done.isEmpty()) {
+            return;
         }
-        done.forEach(this::deleteSegment);
+        makePositionDurable.run(); // outside the lock: a commit staging meanwhile does not wait for the flush
+        deleteDone(done);
+    }
+
+    private synchronized List<Long> skipThroughAndListDone(long lsn) {
+        skipThrough(lsn);
+        return new ArrayList<>(segments.headMap(oldestNeededSegment(), false).keySet());
+    }
+
+    /** Deletes those of {@code done} that still hold nothing needed ({@link #clear} may have run meanwhile). */
+    private synchronized void deleteDone(List<Long> done) {
+        long oldestNeeded = oldestNeededSegment();
+        for (long first : done) {
+            if (first < oldestNeeded && segments.containsKey(first)) {
+                deleteSegment(first);
+            }
+        }
+    }
+
+    private long oldestNeededSegment() {
+        return pending.isEmpty() ? currentFirstLsn : pending.peekFirst().segmentFirstLsn();
     }
 
     /** Kafka holds every entry up to {@code lsn}: they are no longer pending; their segments go at the next acknowledgement. */

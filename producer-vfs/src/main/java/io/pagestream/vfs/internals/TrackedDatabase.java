@@ -100,6 +100,8 @@ final class TrackedDatabase {
     /** Kafka was unreachable when this process first reconciled the database: see {@link #journalEndUnread()}. */
     private volatile boolean journalEndUnread;
     private volatile PagestreamException lastRefusal;
+    /** Why the latest attempt to reconcile the database with its journal failed (see {@link #verifyAgainstState}). */
+    private RetriablePagestreamException unverifiedReason;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -412,8 +414,7 @@ final class TrackedDatabase {
             verifyLate(file, tx, settings.sync());
         }
         if (!verified) {
-            return refuse(SqliteNative.SQLITE_IOERR, new RetriablePagestreamException("db " + dbId
-                    + ": where its journal ends in Kafka is unknown (Kafka could not be read: see the error logged before)"));
+            return refuse(SqliteNative.SQLITE_IOERR, unverifiedReason);
         }
         if (settings.sync() && openJournals == 0) {
             // journal_mode=MEMORY (set through an attached database, past the PRAGMA check): a rollback could not be told.
@@ -542,11 +543,15 @@ final class TrackedDatabase {
         if (tx.prepared == null) {
             // Its sync was taken for a playback's. Past the commit point nothing can fail: it waits until Kafka can be
             // read if the outbox holds an entry Kafka may have.
-            while (!verified) {
+            if (!verified) {
                 verifyLate(file, tx, false);
-                if (!verified) {
+            }
+            while (!verified) {
+                // Only Kafka's answer can change the outcome: the file and the outbox are reconciled again once it answers.
+                while (!journalReadable()) {
                     java.util.concurrent.locks.LockSupport.parkNanos(VERIFY_RETRY_NANOS);
                 }
+                verifyLate(file, tx, false);
             }
             // Its sync was taken for a rollback's: the LSN it takes depends on whether a given-up entry landed, and past
             // the commit point only Kafka's answer settles that.
@@ -578,6 +583,17 @@ final class TrackedDatabase {
         if (verified) {
             needsBase |= !tx.recovery; // a recovery's entry is a base entry anyway
             raiseToCounterFloor(tx);
+        }
+    }
+
+    /** Whether the database can be claimed and its journal's end read now. */
+    private boolean journalReadable() {
+        try {
+            publisher.claim(dbId);
+            publisher.lastPosition(dbId);
+            return true;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
@@ -922,17 +938,14 @@ final class TrackedDatabase {
             // Kafka may hold an entry the file does not (sent before a commit point the process never reached): a
             // chain continued from the recorded position could fork it.
             if (needsKafka) {
-                log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); with"
-                        + " commit.mode=sync its commits are refused until that succeeds", dbId, path, e.getMessage());
-                return false;
+                return unverified("cannot claim it and read its journal's end from Kafka (" + e.getMessage() + "); with"
+                        + " commit.mode=sync its commits are refused until that succeeds", e);
             }
             long unsettled = sentButNotCommitted(staged, checksum);
             if (unsettled > 0) {
-                log.error("pagestream: db {} ({}): cannot claim it and read its journal's end from Kafka ({}); its outbox"
-                        + " holds LSN {}, which a synchronous commit sent to Kafka before stopping short of its commit"
-                        + " point: its commits are refused until Kafka says whether it has that entry", dbId, path,
-                        e.getMessage(), unsettled);
-                return false;
+                return unverified("cannot claim it and read its journal's end from Kafka (" + e.getMessage() + "); its"
+                        + " outbox holds LSN " + unsettled + ", which a synchronous commit sent to Kafka before stopping short"
+                        + " of its commit point: its commits are refused until Kafka says whether it has that entry", e);
             }
             journalEndUnread = true;
             log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
@@ -976,6 +989,13 @@ final class TrackedDatabase {
         return true;
     }
 
+    /** Records (and logs) why the database could not be reconciled: its next refused commit names that reason. */
+    private boolean unverified(String reason, RuntimeException cause) {
+        unverifiedReason = new RetriablePagestreamException("db " + dbId + ": " + reason, cause);
+        log.error("pagestream: db {} ({}): {}", dbId, path, reason);
+        return false;
+    }
+
     /**
      * Publishes the outbox's entries the journal lacks, when they continue its end: all of them when the file is the
      * last one's result; all but the last when the file is its predecessor's (that transaction never reached its commit
@@ -988,7 +1008,7 @@ final class TrackedDatabase {
         List<byte[]> payloads = new ArrayList<>();
         long chain = endChecksum;
         for (Outbox.Staged record : staged) {
-            JournalEntry entry = JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + record.lsn());
+            JournalEntry entry = decode(record);
             if (entry.getLsn() == endLsn && !isJournalEnd(entry, endLsn, endChecksum)) {
                 return false; // the journal's entry at that LSN is another history's
             }
@@ -1099,8 +1119,11 @@ final class TrackedDatabase {
             return 0;
         }
         Outbox.Staged last = staged.getLast();
-        JournalEntry entry = JournalCodec.decodeEntry(last.payload(), "outbox of " + dbId + "@" + last.lsn());
-        return entry.getPostChecksum() == fileChecksum ? 0 : last.lsn();
+        return decode(last).getPostChecksum() == fileChecksum ? 0 : last.lsn();
+    }
+
+    private JournalEntry decode(Outbox.Staged record) {
+        return JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + record.lsn());
     }
 
     /** The outbox's copy of the journal's newest entry, if it is there and is the same entry. */
@@ -1110,7 +1133,7 @@ final class TrackedDatabase {
             return null;
         }
         try {
-            JournalEntry entry = JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + endLsn);
+            JournalEntry entry = decode(record);
             return isJournalEnd(entry, endLsn, endChecksum) ? entry : null;
         } catch (RuntimeException e) {
             return null;

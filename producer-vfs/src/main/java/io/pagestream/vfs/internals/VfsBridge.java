@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,14 +126,17 @@ public final class VfsBridge {
 
     /** Why a database of this VFS no longer publishes, if another writer fenced it. */
     public Optional<WriterFencedException> fencedBy(String dbId) {
-        return databases.values().stream().filter(db -> db.dbId.equals(dbId)).map(TrackedDatabase::fencedBy)
-                .filter(Objects::nonNull).findFirst();
+        return ofDatabase(dbId, TrackedDatabase::fencedBy);
     }
 
     /** Why the latest refused commit of a database of this VFS failed, if one was refused. */
     public Optional<PagestreamException> lastRefusal(String dbId) {
-        return databases.values().stream().filter(db -> db.dbId.equals(dbId)).map(TrackedDatabase::lastRefusal)
-                .filter(Objects::nonNull).findFirst();
+        return ofDatabase(dbId, TrackedDatabase::lastRefusal);
+    }
+
+    private <T> Optional<T> ofDatabase(String dbId, Function<TrackedDatabase, T> property) {
+        return databases.values().stream().filter(db -> db.dbId.equals(dbId)).map(property).filter(Objects::nonNull)
+                .findFirst();
     }
 
     private MemorySegment stub(String method, FunctionDescriptor descriptor) {
