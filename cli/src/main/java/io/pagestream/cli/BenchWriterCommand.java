@@ -39,6 +39,8 @@ final class BenchWriterCommand implements Callable<Integer> {
     private static final int PAGE_SIZE = 4096;
     private static final Duration KAFKA_WARM_UP = Duration.ofSeconds(40);
     private static final Duration KAFKA_WARM_UP_QUICK = Duration.ofSeconds(10);
+    /** A warm-up commit this slow waited for a retry (e.g. the producer's backoff after CONCURRENT_TRANSACTIONS). */
+    private static final Duration STALL = Duration.ofMillis(50);
     /** Interleaved block pairs of the sync-commit latency measurement (its samples are single COMMITs, not blocks). */
     private static final int SYNC_BLOCKS = 25;
     private static final int SYNC_BLOCKS_QUICK = 9;
@@ -87,6 +89,8 @@ final class BenchWriterCommand implements Callable<Integer> {
     private record Sizes(int blocks, int txnsSyncOff, int txnsSyncFull) {}
 
     /** Medians over blocks; the ratio is the median of the per-block-pair ratios, which cancels slow drifts of the machine. */
+    private record KafkaWarmUp(int transactions, int stalls, double slowestMs) {}
+
     private record Result(String workload, String sync, double plainTps, double vfsTps, double ratio, double publishedRatio) {}
 
     @Override
@@ -115,7 +119,9 @@ final class BenchWriterCommand implements Callable<Integer> {
             warmUp(vfs, workDir, quick ? 5_000 : 20_000);
             if (!noKafka) {
                 Duration length = quick ? KAFKA_WARM_UP_QUICK : KAFKA_WARM_UP;
-                out.printf("warming up Kafka: %d transactions in %d s%n", warmUpKafka(vfs, workDir, length), length.toSeconds());
+                KafkaWarmUp warm = warmUpKafka(vfs, workDir, length);
+                out.printf("warming up Kafka: %d back-to-back sync commits in %d s, %d slower than %d ms (slowest %.1f ms)%n",
+                        warm.transactions(), length.toSeconds(), warm.stalls(), STALL.toMillis(), warm.slowestMs());
             }
             for (String sync : List.of("FULL", "OFF")) {
                 int txns = sync.equals("FULL") ? sizes.txnsSyncFull() : sizes.txnsSyncOff();
@@ -162,18 +168,24 @@ final class BenchWriterCommand implements Callable<Integer> {
      * to four times the CPU per transaction for minutes (interpreted code and its JIT compiler threads), which would be
      * charged to whichever measurement comes first.
      */
-    private static int warmUpKafka(PagestreamVfs vfs, Path workDir, Duration length) throws Exception {
+    private static KafkaWarmUp warmUpKafka(PagestreamVfs vfs, Path workDir, Duration length) throws Exception {
         InsertWorkload workload = new InsertWorkload();
         try (Connection published = open(syncCommitUrl(vfs, workDir.resolve("warmup-kafka.db")), "OFF")) {
             workload.prepare(published);
             Random random = new Random(5);
             long end = System.nanoTime() + length.toNanos();
             int transactions = 0;
-            for (; System.nanoTime() < end; transactions++) {
+            int stalls = 0;
+            long slowest = 0;
+            for (long start = System.nanoTime(); start < end; transactions++) {
                 workload.transaction(published, random);
+                long now = System.nanoTime();
+                slowest = Math.max(slowest, now - start);
+                stalls += now - start > STALL.toNanos() ? 1 : 0;
+                start = now;
             }
             Benchmarks.flush(vfs);
-            return transactions;
+            return new KafkaWarmUp(transactions, stalls, slowest / 1e6);
         }
     }
 
