@@ -39,8 +39,8 @@ final class BenchWriterCommand implements Callable<Integer> {
     private static final int PAGE_SIZE = 4096;
     private static final Duration KAFKA_WARM_UP = Duration.ofSeconds(40);
     private static final Duration KAFKA_WARM_UP_QUICK = Duration.ofSeconds(10);
-    /** A warm-up commit this slow waited for a retry (e.g. the producer's backoff after CONCURRENT_TRANSACTIONS). */
-    private static final Duration STALL = Duration.ofMillis(50);
+    /** A warm-up commit this slow most likely waited for a retry (the producer's backoff after CONCURRENT_TRANSACTIONS). */
+    private static final Duration SLOW_COMMIT = Duration.ofMillis(50);
     /** Interleaved block pairs of the sync-commit latency measurement (its samples are single COMMITs, not blocks). */
     private static final int SYNC_BLOCKS = 25;
     private static final int SYNC_BLOCKS_QUICK = 9;
@@ -88,9 +88,10 @@ final class BenchWriterCommand implements Callable<Integer> {
      */
     private record Sizes(int blocks, int txnsSyncOff, int txnsSyncFull) {}
 
-    /** Medians over blocks; the ratio is the median of the per-block-pair ratios, which cancels slow drifts of the machine. */
-    private record KafkaWarmUp(int transactions, int stalls, double slowestMs) {}
+    /** Back-to-back synchronous commits of the Kafka warm-up: how many, how many slower than {@link #SLOW_COMMIT}. */
+    private record KafkaWarmUp(int transactions, int slow, double slowestMs) {}
 
+    /** Medians over blocks; the ratio is the median of the per-block-pair ratios, which cancels slow drifts of the machine. */
     private record Result(String workload, String sync, double plainTps, double vfsTps, double ratio, double publishedRatio) {}
 
     @Override
@@ -121,7 +122,7 @@ final class BenchWriterCommand implements Callable<Integer> {
                 Duration length = quick ? KAFKA_WARM_UP_QUICK : KAFKA_WARM_UP;
                 KafkaWarmUp warm = warmUpKafka(vfs, workDir, length);
                 out.printf("warming up Kafka: %d back-to-back sync commits in %d s, %d slower than %d ms (slowest %.1f ms)%n",
-                        warm.transactions(), length.toSeconds(), warm.stalls(), STALL.toMillis(), warm.slowestMs());
+                        warm.transactions(), length.toSeconds(), warm.slow(), SLOW_COMMIT.toMillis(), warm.slowestMs());
             }
             for (String sync : List.of("FULL", "OFF")) {
                 int txns = sync.equals("FULL") ? sizes.txnsSyncFull() : sizes.txnsSyncOff();
@@ -175,17 +176,20 @@ final class BenchWriterCommand implements Callable<Integer> {
             Random random = new Random(5);
             long end = System.nanoTime() + length.toNanos();
             int transactions = 0;
-            int stalls = 0;
+            int slow = 0;
             long slowest = 0;
             for (long start = System.nanoTime(); start < end; transactions++) {
                 workload.transaction(published, random);
                 long now = System.nanoTime();
-                slowest = Math.max(slowest, now - start);
-                stalls += now - start > STALL.toNanos() ? 1 : 0;
+                long took = now - start;
+                slowest = Math.max(slowest, took);
+                if (took > SLOW_COMMIT.toNanos()) {
+                    slow++;
+                }
                 start = now;
             }
             Benchmarks.flush(vfs);
-            return new KafkaWarmUp(transactions, stalls, slowest / 1e6);
+            return new KafkaWarmUp(transactions, slow, slowest / 1e6);
         }
     }
 

@@ -161,9 +161,11 @@ public final class KafkaJournalSink implements JournalSink {
         settings.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "20");
         settings.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
         // A transaction that starts while the broker still completes the previous one is refused with
-        // CONCURRENT_TRANSACTIONS and retried after this backoff; the default 100 ms stalled back-to-back synchronous
-        // COMMITs for 100-150 ms (bench writer's warm-up: 6-11 such stalls in 10 s at 100 ms, none at 5 ms).
-        settings.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "5");
+        // CONCURRENT_TRANSACTIONS and retried after this backoff: Kafka's 100 ms stalled back-to-back synchronous
+        // COMMITs (README, Writer benchmark). Retries of one request still back off exponentially to
+        // retry.backoff.max.ms; the transaction coordinator's own retries wait this fixed time, hence not lower.
+        // The position-reading consumer and admin client inherit it (their backoff is exponential too).
+        settings.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "10");
         requireOrSet(settings, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         if (settings.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
             throw new PagestreamConfigException("producer." + ProducerConfig.TRANSACTIONAL_ID_CONFIG + " is set by Pagestream"

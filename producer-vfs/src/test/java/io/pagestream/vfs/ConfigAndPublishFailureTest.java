@@ -47,7 +47,7 @@ class ConfigAndPublishFailureTest {
     @Test
     void producerDefaultsRetryATransactionSoonAndGiveWayToTheApplicationsSettings() {
         Map<String, Object> defaults = KafkaJournalSink.producerSettings(PagestreamConfig.of(Map.of()), List.of("127.0.0.1:1"));
-        assertThat(defaults).containsEntry("retry.backoff.ms", "5").containsEntry("linger.ms", "20");
+        assertThat(defaults).containsEntry("retry.backoff.ms", "10");
         PagestreamConfig own = PagestreamConfig.of(Map.of("producer.retry.backoff.ms", "100"));
         assertThat(KafkaJournalSink.producerSettings(own, List.of("127.0.0.1:1"))).containsEntry("retry.backoff.ms", "100");
     }
