@@ -340,18 +340,16 @@ final class TrackedDatabase {
     }
 
     /**
-     * SQLite syncs the database: the entry staged for this commit becomes durable with it (not in sync mode, where
-     * Kafka already holds it), and a sync already done while Kafka took the entry is not done again.
+     * SQLite syncs the database: the entry staged for this commit becomes durable with it, and a sync already done
+     * while Kafka took the entry (with the outbox's, see {@link #syncAhead}) is not done again.
      */
     int sync(OpenFile file, int flags) throws Throwable {
-        if (!settings.sync()) {
-            outbox.syncBeforeDatabaseSync(file.descriptor); // nothing to do when nothing was staged since
-        }
         file.lastSyncFlags = flags;
         if (file.syncedAhead) {
             file.syncedAhead = false;
             return SqliteNative.SQLITE_OK;
         }
+        outbox.syncBeforeDatabaseSync(file.descriptor); // nothing to do when nothing was staged since
         return file.real.sync(file.file, flags);
     }
 
@@ -457,7 +455,7 @@ final class TrackedDatabase {
      */
     private int awaitKafka(OpenFile file, TransactionCapture tx, CommittedTransaction committed) throws InterruptedException {
         publisher.enqueue(committed);
-        syncAhead(file);
+        syncAhead(file, committed.entry().getLsn());
         try {
             committed.sync().acknowledged.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS);
             return SqliteNative.SQLITE_OK;
@@ -473,10 +471,19 @@ final class TrackedDatabase {
     /**
      * While Kafka takes the entry, the database's own sync (which SQLite asks for next, unless synchronous=OFF: as
      * at its last commit) runs too, rather than after Kafka answered. A failure here leaves the sync to SQLite.
+     * The outbox is made durable with it as in async mode: Kafka holds the entry once the COMMIT returns, but a
+     * restart after a power loss, perhaps in async mode with Kafka away, must still find the database's newest
+     * entries in the outbox to continue the chain from them.
      */
-    private void syncAhead(OpenFile file) {
+    private void syncAhead(OpenFile file, long lsn) {
         if (file.lastSyncFlags == 0) {
             return;
+        }
+        try {
+            outbox.syncBeforeDatabaseSync(file.descriptor);
+        } catch (IOException e) {
+            log.warn("pagestream: db {}: the outbox copy of synchronous LSN {} was not synced ({}); Kafka holds it once"
+                    + " the COMMIT returns", dbId, lsn, e.toString());
         }
         try {
             file.syncedAhead = file.real.sync(file.file, file.lastSyncFlags) == SqliteNative.SQLITE_OK;
