@@ -455,7 +455,7 @@ final class TrackedDatabase {
      */
     private int awaitKafka(OpenFile file, TransactionCapture tx, CommittedTransaction committed) throws InterruptedException {
         publisher.enqueue(committed);
-        syncAhead(file, committed.entry().getLsn());
+        syncAhead(file);
         try {
             committed.sync().acknowledged.get(settings.syncTimeoutMs(), TimeUnit.MILLISECONDS);
             return SqliteNative.SQLITE_OK;
@@ -473,19 +473,15 @@ final class TrackedDatabase {
      * at its last commit) runs too, rather than after Kafka answered. A failure here leaves the sync to SQLite.
      * The outbox is made durable with it as in async mode: Kafka holds the entry once the COMMIT returns, but a
      * restart after a power loss, perhaps in async mode with Kafka away, must still find the database's newest
-     * entries in the outbox to continue the chain from them.
+     * entries in the outbox to continue the chain from them. If the outbox cannot be synced, neither is the database
+     * here: SQLite's own sync tries the outbox again and fails the commit if it still cannot.
      */
-    private void syncAhead(OpenFile file, long lsn) {
+    private void syncAhead(OpenFile file) {
         if (file.lastSyncFlags == 0) {
             return;
         }
         try {
             outbox.syncBeforeDatabaseSync(file.descriptor);
-        } catch (IOException e) {
-            log.warn("pagestream: db {}: the outbox copy of synchronous LSN {} was not synced ({}); Kafka holds it once"
-                    + " the COMMIT returns", dbId, lsn, e.toString());
-        }
-        try {
             file.syncedAhead = file.real.sync(file.file, file.lastSyncFlags) == SqliteNative.SQLITE_OK;
         } catch (Throwable e) {
             log.debug("pagestream: db {}: syncing ahead of SQLite failed; SQLite syncs itself", dbId, e);
