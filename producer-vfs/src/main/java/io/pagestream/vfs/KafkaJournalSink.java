@@ -71,7 +71,6 @@ public final class KafkaJournalSink implements JournalSink {
     private final Map<String, Object> uncommittedSettings;
     private final Map<String, Object> adminSettings;
     private final long timeoutMs;
-    private final Duration closeTimeout;
 
     public KafkaJournalSink(PagestreamConfig config) {
         List<String> servers = config.getList(PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG);
@@ -82,7 +81,6 @@ public final class KafkaJournalSink implements JournalSink {
         this.maxRecordBytes = config.recordMaxBytes();
         Map<String, Object> settings = producerSettings(config, servers);
         this.timeoutMs = config.getLong(PagestreamConfig.STARTUP_TIMEOUT_MS_CONFIG);
-        this.closeTimeout = config.closeTimeout();
         this.consumerSettings = only(settings, ConsumerConfig.configNames());
         consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-writer-position");
         consumerSettings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -91,7 +89,7 @@ public final class KafkaJournalSink implements JournalSink {
         this.uncommittedSettings = new HashMap<>(consumerSettings);
         uncommittedSettings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         this.adminSettings = only(settings, AdminClientConfig.configNames());
-        int apiTimeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
+        int apiTimeout = (int) timeoutMs; // bounded by the setting's range
         adminSettings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, apiTimeout);
         adminSettings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(apiTimeout, 30_000));
         try (Admin admin = Admin.create(adminSettings)) {
@@ -281,8 +279,8 @@ public final class KafkaJournalSink implements JournalSink {
      * older one taken for the journal's end. Transactions begun later lie past this end and do not matter: the
      * database is claimed, so nothing of its own can follow.
      *
-     * @throws JournalEndHiddenException when one is still open after {@link #STABLE_END_WAIT_MS}, or at once when it is
-     *     the database's own
+     * @throws JournalEndHiddenException when one is still open after {@link #STABLE_END_WAIT_MS}, or after
+     *     {@link #OWN_TRANSACTION_CHECK_NANOS} when it is the database's own
      */
     private long stableEnd(String dbId, Consumer<byte[], byte[]> committedReader, TopicPartition partition) {
         List<TopicPartition> assigned = List.of(partition);
@@ -342,12 +340,12 @@ public final class KafkaJournalSink implements JournalSink {
 
     @Override
     public void close() {
-        // The publisher has flushed (or given up) by now: whatever a producer still holds is left to the outbox.
-        long deadline = System.nanoTime() + closeTimeout.toNanos();
+        // Every send has committed or discarded its transaction before returning, so no producer holds records: closing
+        // need not wait. (What the publisher could not send in time stays in the outbox.)
         RuntimeException failure = null;
         for (Producer<byte[], byte[]> producer : producers.values()) {
             try {
-                producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                producer.close(Duration.ZERO);
             } catch (RuntimeException e) { // e.g. interrupted: the other producers are closed all the same
                 if (failure == null) {
                     failure = e;

@@ -38,8 +38,8 @@ public final class PagestreamConfig extends AbstractConfig {
 
     public static final String STARTUP_TIMEOUT_MS_CONFIG = "startup.timeout.ms";
     public static final String STARTUP_TIMEOUT_MS_DOC = "How long installation waits for Kafka to check the journal topic,"
-            + " and how long each Kafka call may take when a database's first write transaction reads back where its"
-            + " journal ends.";
+            + " and how long each Kafka call, and the scan of the journal's newest records as a whole, may take when a"
+            + " database reads back where its journal ends (at its first write transaction, and after a failed publish).";
 
     public static final String COMMIT_MODE_CONFIG = "commit.mode";
     public static final String COMMIT_MODE_DOC = "'async': COMMIT returns once the entry is durable in the local outbox, and"
@@ -81,8 +81,8 @@ public final class PagestreamConfig extends AbstractConfig {
     public static final String CLOSE_TIMEOUT_MS_CONFIG = "close.timeout.ms";
     public static final String CLOSE_TIMEOUT_MS_DOC = "How long closing the VFS waits for Kafka to take the entries still"
             + " waiting; after it, publishing stops at the first failed attempt (or when nothing is left), and what is left"
-            + " stays in the outbox and is published first at the next start. Closing the Kafka producers afterwards takes at"
-            + " most as long again.";
+            + " stays in the outbox and is published first at the next start. An attempt already in flight finishes first,"
+            + " within the Kafka producer's own timeouts.";
 
     /** {@link #OUTBOX_FULL_POLICY_CONFIG} values. */
     public enum OutboxFullPolicy {
@@ -111,17 +111,17 @@ public final class PagestreamConfig extends AbstractConfig {
                     Importance.MEDIUM, VFS_NAME_DOC)
             .define(RECORD_MAX_BYTES_CONFIG, Type.INT, 1_000_000, Range.between(16 * 1024, 64 * 1024 * 1024),
                     Importance.LOW, RECORD_MAX_BYTES_DOC)
-            .define(STARTUP_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
+            .define(STARTUP_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.between(1, Integer.MAX_VALUE), Importance.LOW,
                     STARTUP_TIMEOUT_MS_DOC)
             .define(COMMIT_MODE_CONFIG, Type.STRING, "async", ConfigDef.CaseInsensitiveValidString.in("async", "sync"),
                     Importance.HIGH, COMMIT_MODE_DOC)
-            .define(COMMIT_SYNC_TIMEOUT_MS_CONFIG, Type.LONG, 10_000L, Range.atLeast(1), Importance.MEDIUM,
+            .define(COMMIT_SYNC_TIMEOUT_MS_CONFIG, Type.LONG, 10_000L, Range.between(1, Integer.MAX_VALUE), Importance.MEDIUM,
                     COMMIT_SYNC_TIMEOUT_MS_DOC)
             .define(OUTBOX_MAX_BYTES_CONFIG, Type.LONG, 256L << 20, Range.atLeast(1), Importance.MEDIUM,
                     OUTBOX_MAX_BYTES_DOC)
             .define(OUTBOX_FULL_POLICY_CONFIG, Type.STRING, "block", ConfigDef.CaseInsensitiveValidString.in("block", "fail"),
                     Importance.MEDIUM, OUTBOX_FULL_POLICY_DOC)
-            .define(OUTBOX_FULL_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
+            .define(OUTBOX_FULL_TIMEOUT_MS_CONFIG, Type.LONG, 30_000L, Range.between(0, Integer.MAX_VALUE), Importance.LOW,
                     OUTBOX_FULL_TIMEOUT_MS_DOC)
             .define(PUBLISH_INTERVAL_MS_CONFIG, Type.LONG, 15L, Range.between(0, 60_000), Importance.MEDIUM,
                     PUBLISH_INTERVAL_MS_DOC)

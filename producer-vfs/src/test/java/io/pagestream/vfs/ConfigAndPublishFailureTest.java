@@ -53,6 +53,15 @@ class ConfigAndPublishFailureTest {
     }
 
     @Test
+    void timeoutsBeyondTheNanosecondClocksRangeAreRefused() {
+        for (String timeout : List.of("startup.timeout.ms", "commit.sync.timeout.ms", "outbox.full.timeout.ms", "close.timeout.ms")) {
+            assertThatThrownBy(() -> PagestreamConfig.of(Map.of(timeout, "2147483648")))
+                    .isInstanceOf(RuntimeException.class).hasMessageContaining(timeout);
+            assertThat(PagestreamConfig.of(Map.of(timeout, "2147483647")).getLong(timeout)).isEqualTo(Integer.MAX_VALUE);
+        }
+    }
+
+    @Test
     void reinstallingWithOtherSettingsIsRefused() {
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("vfs.name", "reinstall")).sink(new InMemoryJournalSink(1 << 20)).install()) {
             assertThat(PagestreamVfs.installed("reinstall")).contains(vfs);

@@ -929,11 +929,10 @@ final class TrackedDatabase {
         committedPages = pageCount;
         cache.clear();
         long recordedLsn = state == null ? 0 : state.lsn();
-        List<Outbox.Staged> kept = outbox.readAll();
-        List<Outbox.Staged> staged = kept.stream().filter(entry -> entry.lsn() > recordedLsn).toList();
-        long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
-        // Claimed before the journal's end is read: no other writer can add to it afterwards.
+        // Claimed before the journal's end is read: no other writer can add to it afterwards. Asked first, so a commit
+        // refused for want of Kafka does not read the outbox and checksum the whole file for nothing.
         Optional<JournalPosition> published = Optional.empty();
+        RuntimeException unreachable = null;
         try {
             publisher.claim(dbId);
             published = publisher.lastPosition(dbId);
@@ -944,15 +943,22 @@ final class TrackedDatabase {
                 return unverified("cannot claim it and read its journal's end from Kafka (" + e.getMessage() + "); with"
                         + " commit.mode=sync its commits are refused until that succeeds", e);
             }
+            unreachable = e;
+        }
+        List<Outbox.Staged> kept = outbox.readAll();
+        List<Outbox.Staged> staged = kept.stream().filter(entry -> entry.lsn() > recordedLsn).toList();
+        long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
+        if (unreachable != null) {
             long unsettled = sentButNotCommitted(staged, checksum);
             if (unsettled > 0) {
-                return unverified("cannot claim it and read its journal's end from Kafka (" + e.getMessage() + "); its"
-                        + " outbox holds LSN " + unsettled + ", which a synchronous commit sent to Kafka before stopping short"
-                        + " of its commit point: its commits are refused until Kafka says whether it has that entry", e);
+                return unverified("cannot claim it and read its journal's end from Kafka (" + unreachable.getMessage()
+                        + "); its outbox holds LSN " + unsettled + ", which a synchronous commit sent to Kafka before"
+                        + " stopping short of its commit point: its commits are refused until Kafka says whether it has"
+                        + " that entry", unreachable);
             }
             journalEndUnread = true;
             log.warn("pagestream: db {} ({}): cannot claim it and read its journal position from Kafka ({}); continuing"
-                    + " from the recorded position", dbId, path, e.getMessage());
+                    + " from the recorded position", dbId, path, unreachable.getMessage());
         }
         long publishedLsn = published.map(JournalPosition::lsn).orElse(0L);
         boolean kafkaAhead = published.isPresent() && publishedLsn >= recordedLsn;
