@@ -149,8 +149,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         try {
             String clusterId = ensureFormatted(dataDir);
             for (int attempt = 1; ; attempt++) {
-                int port = options.port() != 0 ? options.port() : freePort();
-                int controllerPort = freePort();
+                int port = options.port() != 0 ? options.port() : freePort(0);
+                int controllerPort = freePort(port);
                 KafkaConfig config = KafkaConfig.fromProps(
                         brokerProperties(port, controllerPort, dataDir, options.brokerProperties()));
                 KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
@@ -360,10 +360,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return false;
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
+    /**
+     * A port free right now and other than {@code taken}: the kernel may hand out a port it just gave
+     * us again once that socket is closed, and Kafka refuses two listeners on one port.
+     */
+    private static int freePort(int taken) {
+        try {
+            while (true) {
+                try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+                    socket.setReuseAddress(true);
+                    if (socket.getLocalPort() != taken) {
+                        return socket.getLocalPort();
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot find a free port", e);
         }
