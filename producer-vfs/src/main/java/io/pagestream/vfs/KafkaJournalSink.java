@@ -59,7 +59,7 @@ public final class KafkaJournalSink implements JournalSink {
      * How long a transaction may hide the end before asking whose it is: a writer's own one, left open by a failed send,
      * never finishes by waiting (claiming aborts it), while other writers' transactions mostly finish within this.
      */
-    private static final long OWN_TRANSACTION_CHECK_NANOS = 200_000_000;
+    private static final long OWN_TRANSACTION_CHECK_MS = 200;
     private static final Set<TransactionState> OPEN_TRANSACTION_STATES = EnumSet.of(TransactionState.ONGOING,
             TransactionState.PREPARE_COMMIT, TransactionState.PREPARE_ABORT, TransactionState.PREPARE_EPOCH_FENCE);
     private final Map<String, Object> producerSettings;
@@ -280,7 +280,7 @@ public final class KafkaJournalSink implements JournalSink {
      * database is claimed, so nothing of its own can follow.
      *
      * @throws JournalEndHiddenException when one is still open after {@link #STABLE_END_WAIT_MS}, or after
-     *     {@link #OWN_TRANSACTION_CHECK_NANOS} when it is the database's own
+     *     {@link #OWN_TRANSACTION_CHECK_MS} when it is the database's own
      */
     private long stableEnd(String dbId, Consumer<byte[], byte[]> committedReader, TopicPartition partition) {
         List<TopicPartition> assigned = List.of(partition);
@@ -291,6 +291,7 @@ public final class KafkaJournalSink implements JournalSink {
         }
         long start = System.nanoTime();
         long deadline = start + Math.min(timeoutMs, STABLE_END_WAIT_MS) * 1_000_000;
+        long ownCheck = start + Math.min(timeoutMs, OWN_TRANSACTION_CHECK_MS) * 1_000_000; // never after the deadline
         boolean ownAsked = false;
         while (true) {
             long stable = committedReader.endOffsets(assigned, Duration.ofMillis(timeoutMs)).get(partition);
@@ -299,7 +300,7 @@ public final class KafkaJournalSink implements JournalSink {
             }
             long now = System.nanoTime();
             boolean own = false;
-            if (!ownAsked && (now - start >= OWN_TRANSACTION_CHECK_NANOS || now > deadline)) {
+            if (!ownAsked && now - ownCheck >= 0) {
                 ownAsked = true;
                 own = ownTransactionOpen(dbId, partition);
             }
