@@ -55,7 +55,6 @@ class FencingIT {
 
             Process takeover = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx256m", "--enable-native-access=ALL-UNNAMED",
-                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.pagestream.schemas.avro",
                     "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
                     "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), CrashingWriter.class.getName(),
                     broker.bootstrapServers(), topic, second.toString(), "7", "25").redirectErrorStream(true).start();

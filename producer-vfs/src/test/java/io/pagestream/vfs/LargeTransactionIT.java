@@ -25,7 +25,6 @@ class LargeTransactionIT {
         Path db = dir.resolve("large.db");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "-Xmx64m", "--enable-native-access=ALL-UNNAMED",
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.pagestream.schemas.avro",
                 "-cp", System.getProperty("java.class.path"), LargeTransactionWriter.class.getName(), db.toString())
                 .redirectErrorStream(true).start();
         String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -132,7 +132,6 @@ class WriterCrashIT {
         static Child start(String topic, Path db, long seed, int transactions, String commitMode, Path tmpDir) throws IOException {
             List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.pagestream.schemas.avro",
                     "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
                     "-Djava.io.tmpdir=" + tmpDir,
                     "-cp", System.getProperty("java.class.path"), CrashingWriter.class.getName(),

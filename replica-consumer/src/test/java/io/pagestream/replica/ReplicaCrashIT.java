@@ -469,7 +469,6 @@ class ReplicaCrashIT {
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     // Short-lived: C1 only starts it sooner.
                     "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.pagestream.schemas.avro",
                     // Two logback-test.xml on the test classpath make logback print its status at every start.
                     "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
                     "-Djava.io.tmpdir=" + tmpDir,

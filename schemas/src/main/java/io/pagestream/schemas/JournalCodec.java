@@ -9,18 +9,21 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
+import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificDatumReader;
 
 /** Encodes entries into journal records (fragmenting large ones) and decodes record values. */
 public final class JournalCodec {
     private static final long ENTRY_FINGERPRINT = SchemaNormalization.parsingFingerprint64(JournalEntry.getClassSchema());
     private static final long FRAGMENT_FINGERPRINT = SchemaNormalization.parsingFingerprint64(JournalFragment.getClassSchema());
     private static final BinaryMessageEncoder<JournalEntry> ENTRY_ENCODER = JournalEntry.getEncoder();
-    private static final BinaryMessageDecoder<JournalEntry> ENTRY_DECODER = JournalEntry.getDecoder();
+    private static final SpecificDatumReader<JournalEntry> ENTRY_READER = reader(JournalEntry.getClassSchema());
     private static final BinaryMessageEncoder<JournalFragment> FRAGMENT_ENCODER = JournalFragment.getEncoder();
-    private static final BinaryMessageDecoder<JournalFragment> FRAGMENT_DECODER = JournalFragment.getDecoder();
+    private static final SpecificDatumReader<JournalFragment> FRAGMENT_READER = reader(JournalFragment.getClassSchema());
     /** Room left in a fragment record for its own fields and framing. */
     private static final int FRAGMENT_OVERHEAD = 512;
 
@@ -108,12 +111,12 @@ public final class JournalCodec {
         long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         try {
             if (fingerprint == ENTRY_FINGERPRINT) {
-                JournalEntry entry = ENTRY_DECODER.decode(value);
+                JournalEntry entry = readBody(ENTRY_READER, value, origin);
                 validate(entry, origin);
                 return new DecodedRecord.Whole(entry);
             }
             if (fingerprint == FRAGMENT_FINGERPRINT) {
-                JournalFragment fragment = FRAGMENT_DECODER.decode(value);
+                JournalFragment fragment = readBody(FRAGMENT_READER, value, origin);
                 validate(fragment, origin);
                 return new DecodedRecord.Fragment(fragment);
             }
@@ -125,6 +128,22 @@ public final class JournalCodec {
         throw new CorruptEntryException(origin + ": foreign schema (fingerprint " + JournalContract.hex(fingerprint)
                 + "); expected JournalEntry " + JournalContract.hex(ENTRY_FINGERPRINT)
                 + " or JournalFragment " + JournalContract.hex(FRAGMENT_FINGERPRINT));
+    }
+
+    /** Reads the Avro body after the single-object header; the body must end exactly where the value does. */
+    private static <T> T readBody(SpecificDatumReader<T> reader, byte[] value, String origin) throws java.io.IOException {
+        int header = JournalContract.SINGLE_OBJECT_HEADER_LENGTH;
+        BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(value, header, value.length - header, null);
+        T body = reader.read(null, decoder);
+        if (!decoder.isEnd()) {
+            throw new CorruptEntryException(origin + ": " + decoder.inputStream().available()
+                    + " bytes after the record's Avro body (truncated or padded record)");
+        }
+        return body;
+    }
+
+    private static <T> SpecificDatumReader<T> reader(Schema schema) {
+        return new SpecificDatumReader<>(schema, schema, JournalAvroModel.INSTANCE);
     }
 
     /** Decodes the concatenated chunks of a fragmented entry. */

@@ -370,6 +370,31 @@ class JournalCodecTest {
     }
 
     @Test
+    void bytesAfterTheAvroBodyAreRejected() {
+        Random rnd = new Random(SEED);
+        byte[] entry = JournalCodec.encodeEntry(randomEntry(rnd, "db", 7, 3));
+        byte[] fragment = JournalCodec.toRecords(randomEntry(rnd, "db", 8, 40), 8 * 1024).getFirst().value();
+        for (byte[] valid : List.of(entry, fragment)) {
+            for (int extra : new int[] {1, 2, 100}) {
+                byte[] padded = Arrays.copyOf(valid, valid.length + extra);
+                assertThatThrownBy(() -> JournalCodec.decode(padded, ORIGIN))
+                        .as("seed %d, %d extra bytes", SEED, extra)
+                        .isInstanceOf(CorruptEntryException.class)
+                        .hasMessageContaining(ORIGIN)
+                        .hasMessageContaining(extra + " bytes after the record's Avro body");
+            }
+        }
+    }
+
+    @Test
+    void decodingNeedsNoTrustedPackagesSetting() {
+        // The build runs every test without org.apache.avro.SERIALIZABLE_PACKAGES: an application will not set it.
+        assertThat(System.getProperty("org.apache.avro.SERIALIZABLE_PACKAGES")).isNull();
+        JournalEntry entry = randomEntry(new Random(SEED), "db", 1, 2);
+        assertThat(JournalCodec.decodeEntry(JournalCodec.encodeEntry(entry), ORIGIN)).isEqualTo(entry);
+    }
+
+    @Test
     void foreignSchemaIsRejected() throws IOException {
         Schema foreign = SchemaBuilder.record("Order").namespace("com.example").fields()
                 .requiredString("id").requiredLong("amount").endRecord();
