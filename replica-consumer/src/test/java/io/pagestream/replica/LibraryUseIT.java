@@ -1,0 +1,166 @@
+package io.pagestream.replica;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.schemas.DecodedRecord;
+import io.pagestream.schemas.FragmentAssembler;
+import io.pagestream.schemas.JournalCodec;
+import io.pagestream.schemas.avro.JournalEntry;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An application embedding the libraries as README shows, in JVMs started with {@code --enable-native-access} only
+ * (no other JVM option, no system property): a writer restarted after a broker outage publishes every entry its
+ * outbox holds, in order and once, and a new replica ends byte-identical to the writer's file.
+ */
+class LibraryUseIT {
+    private static final String TOPIC = "library-use";
+    private static final String DB_ID = "shop.db";
+
+    @TempDir
+    Path dir;
+
+    private final List<EmbeddedKafkaBroker> brokers = new ArrayList<>();
+
+    @AfterEach
+    void stopBrokers() {
+        brokers.forEach(EmbeddedKafkaBroker::close);
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void aWriterRestartedAfterAnOutagePublishesItsWholeOutboxAndANewReplicaEndsIdentical() throws Exception {
+        EmbeddedKafkaBroker broker = startBroker(0);
+        Path db = Files.createDirectories(dir.resolve("writer")).resolve(DB_ID);
+
+        Application before = Application.start(broker.bootstrapServers(), db, "before-outage", dir);
+        before.awaitLine("flushed true failed 0");
+        broker.close();
+        before.send("the broker is down");
+        before.awaitLine("committed");
+        assertThat(before.exitCode()).as(before.describe()).isZero();
+
+        broker = startBroker(broker.port());
+        Application after = Application.start(broker.bootstrapServers(), db, "after-outage", dir);
+        after.awaitLine("flushed true failed 0");
+        assertThat(after.exitCode()).as(after.describe()).isZero();
+
+        // create, insert, 3 inserts during the outage, insert and update after the restart: LSN 1..7, the first a base.
+        List<JournalEntry> journal = readJournal(broker.bootstrapServers());
+        assertThat(journal).extracting(JournalEntry::getLsn).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
+        assertThat(journal).extracting(JournalEntry::getBase).containsExactly(true, false, false, false, false, false, false);
+
+        try (Replica replica = Replica.start(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", TOPIC,
+                "replica.dir", dir.resolve("replica").toString(), "replica.name", "library-use"))) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                ReplicaStatus status = replica.status().get(DB_ID);
+                assertThat(status == null ? null : status.error()).isNull();
+                return status != null && status.position().lsn() == 7;
+            });
+            assertThat(sha256(replica.status().get(DB_ID).file())).isEqualTo(sha256(db));
+        }
+    }
+
+    private EmbeddedKafkaBroker startBroker(int port) {
+        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults().withDataDir(dir.resolve("kafka"));
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(port == 0 ? options : options.withPort(port));
+        brokers.add(broker);
+        return broker;
+    }
+
+    /** Every entry of the journal topic, in order, read as a replica reads it (read_committed). */
+    private static List<JournalEntry> readJournal(String bootstrapServers) {
+        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        List<JournalEntry> entries = new ArrayList<>();
+        FragmentAssembler fragments = new FragmentAssembler();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            TopicPartition partition = new TopicPartition(TOPIC, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            while (consumer.position(partition) < end) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    String origin = TOPIC + "@" + record.offset();
+                    DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
+                    fragments.accept(decoded, origin).ifPresent(entries::add);
+                }
+            }
+        }
+        return entries;
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+
+    /** {@link EmbeddingApplication} in a JVM of its own, with only the option README asks for. */
+    private record Application(Process process, List<String> lines, Thread reader) {
+        static Application start(String bootstrapServers, Path db, String phase, Path tmp) throws IOException {
+            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + tmp,
+                    "-cp", System.getProperty("java.class.path"), EmbeddingApplication.class.getName(),
+                    bootstrapServers, TOPIC, db.toString(), phase);
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            List<String> lines = new CopyOnWriteArrayList<>();
+            Thread reader = Thread.ofPlatform().daemon().start(() -> {
+                try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line = out.readLine(); line != null; line = out.readLine()) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    lines.add("(output ended: " + e + ")");
+                }
+            });
+            return new Application(process, lines, reader);
+        }
+
+        void awaitLine(String line) {
+            await().atMost(Duration.ofSeconds(120)).failFast(describe(), () -> !process.isAlive() && !lines.contains(line))
+                    .until(() -> lines.contains(line));
+        }
+
+        void send(String line) throws IOException {
+            Writer in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            in.write(line + "\n");
+            in.flush();
+        }
+
+        int exitCode() throws InterruptedException {
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).as(describe()).isTrue();
+            reader.join(Duration.ofSeconds(10));
+            return process.exitValue();
+        }
+
+        String describe() {
+            return "application output:\n" + String.join("\n", lines);
+        }
+    }
+}
