@@ -4,37 +4,21 @@ import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.schemas.avro.JournalFragment;
 import io.pagestream.schemas.avro.PageDelta;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaNormalization;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.message.BinaryMessageEncoder;
-import org.apache.avro.specific.SpecificDatumReader;
 
 /** Encodes entries into journal records (fragmenting large ones) and decodes record values. */
 public final class JournalCodec {
-    private static final long ENTRY_FINGERPRINT = SchemaNormalization.parsingFingerprint64(JournalEntry.getClassSchema());
-    private static final long FRAGMENT_FINGERPRINT = SchemaNormalization.parsingFingerprint64(JournalFragment.getClassSchema());
-    private static final BinaryMessageEncoder<JournalEntry> ENTRY_ENCODER = JournalEntry.getEncoder();
-    private static final SpecificDatumReader<JournalEntry> ENTRY_READER = reader(JournalEntry.getClassSchema());
-    private static final BinaryMessageEncoder<JournalFragment> FRAGMENT_ENCODER = JournalFragment.getEncoder();
-    private static final SpecificDatumReader<JournalFragment> FRAGMENT_READER = reader(JournalFragment.getClassSchema());
+    private static final SingleObject<JournalEntry> ENTRY = new SingleObject<>(JournalEntry.getClassSchema());
+    private static final SingleObject<JournalFragment> FRAGMENT = new SingleObject<>(JournalFragment.getClassSchema());
     /** Room left in a fragment record for its own fields and framing. */
     private static final int FRAGMENT_OVERHEAD = 512;
 
     private JournalCodec() {}
 
     public static byte[] encodeEntry(JournalEntry entry) {
-        try {
-            return toArray(ENTRY_ENCODER.encode(entry));
-        } catch (java.io.IOException e) {
-            throw new PagestreamException("cannot encode entry " + entry.getDbId() + "@" + entry.getLsn(), e);
-        }
+        return ENTRY.encode(entry);
     }
 
     /**
@@ -48,7 +32,6 @@ public final class JournalCodec {
     /** {@link #toRecords(JournalEntry, int)} for an entry already encoded by {@link #encodeEntry}. */
     public static List<JournalRecord> toRecords(JournalEntry entry, byte[] encoded, int maxRecordBytes) {
         String dbId = entry.getDbId();
-        String lsn = Long.toString(entry.getLsn());
         if (encoded.length <= maxRecordBytes) {
             return List.of(new JournalRecord(dbId, encoded, headers(entry, 0, 0)));
         }
@@ -64,13 +47,7 @@ public final class JournalCodec {
             int to = Math.min(encoded.length, from + chunkSize);
             JournalFragment fragment = new JournalFragment(dbId, entry.getLsn(), index, count, encoded.length, entryCrc,
                     ByteBuffer.wrap(encoded, from, to - from));
-            byte[] value;
-            try {
-                value = toArray(FRAGMENT_ENCODER.encode(fragment));
-            } catch (java.io.IOException e) {
-                throw new PagestreamException("cannot encode fragment " + index + " of " + dbId + "@" + lsn, e);
-            }
-            records.add(new JournalRecord(dbId, value, headers(entry, index, count)));
+            records.add(new JournalRecord(dbId, FRAGMENT.encode(fragment), headers(entry, index, count)));
         }
         return records;
     }
@@ -100,50 +77,20 @@ public final class JournalCodec {
      * @throws CorruptEntryException naming the origin and the reason
      */
     public static DecodedRecord decode(byte[] value, String origin) {
-        if (value == null || value.length < JournalContract.SINGLE_OBJECT_HEADER_LENGTH) {
-            throw new CorruptEntryException(origin + ": record value is " + (value == null ? "null" : value.length + " bytes")
-                    + ", too short for a journal record");
+        long fingerprint = SingleObject.fingerprintOf(value, origin, "Pagestream journal record");
+        if (fingerprint == ENTRY.fingerprint()) {
+            JournalEntry entry = ENTRY.decodeBody(value, origin);
+            validate(entry, origin);
+            return new DecodedRecord.Whole(entry);
         }
-        if (value[0] != JournalContract.MAGIC_0 || value[1] != JournalContract.MAGIC_1) {
-            throw new CorruptEntryException(origin + ": wrong magic " + String.format("%02x %02x", value[0], value[1])
-                    + " (expected c3 01, Avro single-object encoding): not a Pagestream journal record");
-        }
-        long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        try {
-            if (fingerprint == ENTRY_FINGERPRINT) {
-                JournalEntry entry = readBody(ENTRY_READER, value, origin);
-                validate(entry, origin);
-                return new DecodedRecord.Whole(entry);
-            }
-            if (fingerprint == FRAGMENT_FINGERPRINT) {
-                JournalFragment fragment = readBody(FRAGMENT_READER, value, origin);
-                validate(fragment, origin);
-                return new DecodedRecord.Fragment(fragment);
-            }
-        } catch (PagestreamException e) {
-            throw e;
-        } catch (Exception | StackOverflowError | OutOfMemoryError e) {
-            throw new CorruptEntryException(origin + ": record body does not decode: " + e, e);
+        if (fingerprint == FRAGMENT.fingerprint()) {
+            JournalFragment fragment = FRAGMENT.decodeBody(value, origin);
+            validate(fragment, origin);
+            return new DecodedRecord.Fragment(fragment);
         }
         throw new CorruptEntryException(origin + ": foreign schema (fingerprint " + JournalContract.hex(fingerprint)
-                + "); expected JournalEntry " + JournalContract.hex(ENTRY_FINGERPRINT)
-                + " or JournalFragment " + JournalContract.hex(FRAGMENT_FINGERPRINT));
-    }
-
-    /** Reads the Avro body after the single-object header; the body must end exactly where the value does. */
-    private static <T> T readBody(SpecificDatumReader<T> reader, byte[] value, String origin) throws java.io.IOException {
-        int header = JournalContract.SINGLE_OBJECT_HEADER_LENGTH;
-        BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(value, header, value.length - header, null);
-        T body = reader.read(null, decoder);
-        if (!decoder.isEnd()) {
-            throw new CorruptEntryException(origin + ": " + decoder.inputStream().available()
-                    + " bytes after the record's Avro body (truncated or padded record)");
-        }
-        return body;
-    }
-
-    private static <T> SpecificDatumReader<T> reader(Schema schema) {
-        return new SpecificDatumReader<>(schema, schema, JournalAvroModel.INSTANCE);
+                + "); expected JournalEntry " + JournalContract.hex(ENTRY.fingerprint())
+                + " or JournalFragment " + JournalContract.hex(FRAGMENT.fingerprint()));
     }
 
     /** Decodes the concatenated chunks of a fragmented entry. */
@@ -195,14 +142,5 @@ public final class JournalCodec {
         CRC32C crc = new CRC32C();
         crc.update(bytes);
         return (int) crc.getValue();
-    }
-
-    private static byte[] toArray(ByteBuffer buffer) {
-        if (buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0
-                && buffer.remaining() == buffer.array().length) {
-            return buffer.array();
-        }
-        return Arrays.copyOfRange(buffer.array(), buffer.arrayOffset() + buffer.position(),
-                buffer.arrayOffset() + buffer.limit());
     }
 }

@@ -330,7 +330,8 @@ class JournalApplierTest {
         assertThat(e.actual()).isEqualTo(current ^ 0x8000L);
         assertThat(e.getMessage()).contains(JournalContract.hex(e.expected()), JournalContract.hex(e.actual()), DB + "@");
 
-        JournalEntry wrongPre = JournalEntry.newBuilder(step.entry()).setPreChecksum(current + 1).build();
+        JournalEntry wrongPre = TestPages.copy(step.entry());
+        wrongPre.setPreChecksum(current + 1);
         ChecksumMismatchException e2 = assertRejected(wrongPre, current, ChecksumMismatchException.class, "pre-apply checksum");
         assertThat(e2.expected()).isEqualTo(current + 1);
         assertThat(e2.actual()).isEqualTo(current);
@@ -346,7 +347,8 @@ class JournalApplierTest {
         for (int i = 0; i < 30; i++) {
             Step step = nextStep(rnd, model);
             long wrong = step.entry().getPostChecksum() ^ (1L << rnd.nextInt(64));
-            JournalEntry entry = JournalEntry.newBuilder(step.entry()).setPostChecksum(wrong).build();
+            JournalEntry entry = TestPages.copy(step.entry());
+            entry.setPostChecksum(wrong);
 
             ChecksumMismatchException e = assertRejected(entry, model.checksum(), ChecksumMismatchException.class,
                     "post-apply checksum");
@@ -392,7 +394,7 @@ class JournalApplierTest {
         Random rnd = new Random(SEED);
         Model model = applyBase(rnd, 1024, 8);
         Step step = nextStep(rnd, model);
-        JournalEntry entry = JournalEntry.newBuilder(step.entry()).build();
+        JournalEntry entry = TestPages.copy(step.entry());
         List<PageDelta> deltas = new ArrayList<>(entry.getDeltas());
         // A last delta whose range runs past the page: every delta before it decodes fine.
         deltas.add(new PageDelta(entry.getPageCount() + 1, DeltaEncoding.RANGES, ByteBuffer.wrap(new byte[] {(byte) 0xFF, 0x07, 2, 1, 1})));
@@ -400,7 +402,7 @@ class JournalApplierTest {
         entry.setPageCount(entry.getPageCount() + 1);
         assertRejected(entry, model.checksum(), CorruptEntryException.class, "page " + entry.getPageCount());
 
-        JournalEntry wrongLength = JournalEntry.newBuilder(step.entry()).build();
+        JournalEntry wrongLength = TestPages.copy(step.entry());
         List<PageDelta> replaced = new ArrayList<>(wrongLength.getDeltas());
         if (!replaced.isEmpty()) {
             PageDelta last = replaced.getLast();

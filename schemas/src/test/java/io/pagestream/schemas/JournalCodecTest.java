@@ -310,7 +310,7 @@ class JournalCodecTest {
         DecodedRecord valid = fragments(bigEntry(new Random(SEED), "db", 5)).get(0);
         for (var change : List.<java.util.function.Consumer<JournalFragment>>of(
                 f -> f.setCount(1), f -> f.setIndex(-1), f -> f.setIndex(f.getCount()), f -> f.setEntryLength(0))) {
-            JournalFragment fragment = JournalFragment.newBuilder(((DecodedRecord.Fragment) valid).fragment()).build();
+            JournalFragment fragment = TestPages.copy(((DecodedRecord.Fragment) valid).fragment());
             change.accept(fragment);
             assertThatThrownBy(() -> JournalCodec.decode(encode(fragment), ORIGIN))
                     .isInstanceOf(CorruptEntryException.class)
@@ -572,7 +572,7 @@ class JournalCodecTest {
     }
 
     private static DecodedRecord reencode(DecodedRecord record, java.util.function.Consumer<JournalFragment> change) {
-        JournalFragment copy = JournalFragment.newBuilder(((DecodedRecord.Fragment) record).fragment()).build();
+        JournalFragment copy = TestPages.copy(((DecodedRecord.Fragment) record).fragment());
         change.accept(copy);
         return JournalCodec.decode(encode(copy), ORIGIN);
     }

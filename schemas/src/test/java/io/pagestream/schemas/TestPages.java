@@ -119,6 +119,11 @@ final class TestPages {
         return entry(dbId, lsn, true, JournalContract.EMPTY_CHECKSUM, checksum(pages), pageSize, pages.size(), deltas);
     }
 
+    /** A deep copy through our Avro model: the generated copy-builders would need a class-trust system property. */
+    static <T extends org.apache.avro.specific.SpecificRecord> T copy(T record) {
+        return JournalAvroModel.INSTANCE.deepCopy(record.getSchema(), record);
+    }
+
     static JournalEntry entry(String dbId, long lsn, boolean base, long pre, long post, int pageSize, int pageCount,
             List<PageDelta> deltas) {
         return JournalEntry.newBuilder()
