@@ -93,6 +93,18 @@ public final class PagestreamVfs implements AutoCloseable {
     }
 
     /**
+     * Where the database {@code dbId} stands in this process: the LSN of its newest committed transaction (committed
+     * locally, in the outbox or beyond) and of the newest one Kafka acknowledged. For read-your-writes, wait until a
+     * replica has applied {@code committedLsn}. Before the database's first write transaction in this process both are
+     * the position recorded at the last acknowledgement.
+     *
+     * @return empty when no database with that id is open through this VFS
+     */
+    public Optional<WriterPosition> position(String dbId) {
+        return bridge.position(dbId);
+    }
+
+    /**
      * Why commits to {@code dbId} fail, when another writer claimed it: its commits then fail with SQLITE_READONLY
      * and nothing more of it is published from this process.
      */
