@@ -285,7 +285,7 @@ final class TrackedDatabase {
      */
     void entryLost(Throwable cause) {
         forgetFileState();
-        publisher.captureFailed();
+        publisher.entryLost();
         entryLost = new PagestreamException("db " + dbId + ": a committed transaction's entry could not be built or staged"
                 + " (" + cause + "), so the journal lacks it: commits are refused until the database is reopened in a new"
                 + " VFS, which reconciles it with its journal and outbox", cause);
@@ -610,17 +610,19 @@ final class TrackedDatabase {
 
     private void publishCommitted(OpenFile file, TransactionCapture tx) throws Throwable {
         if (tx.prepared == null) {
-            // Its sync was taken for a playback's. Past the commit point nothing can fail: it waits until Kafka can be
-            // read if the outbox holds an entry Kafka may have.
+            // Its sync was taken for a playback's. Past the commit point nothing can fail it: it waits until Kafka can be
+            // read if the outbox holds an entry Kafka may have; any other cause stays, and the entry is lost.
             if (!verified) {
                 verifyLate(file, tx, false);
             }
-            while (!verified) {
-                // Only Kafka's answer, or the cause of a failed reconciliation going away, can change the outcome.
-                do {
+            if (!verified) {
+                while (!journalReadable()) {
                     java.util.concurrent.locks.LockSupport.parkNanos(VERIFY_RETRY_NANOS);
-                } while (!journalReadable());
+                }
                 verifyLate(file, tx, false);
+                if (!verified) {
+                    throw unverifiedReason;
+                }
             }
             // Its sync was taken for a rollback's: the LSN it takes depends on whether a given-up entry landed, and past
             // the commit point only Kafka's answer settles that.

@@ -253,12 +253,14 @@ public final class VfsBridge {
             logQuietly("pagestream: reading a rollback journal failed", e);
             return SqliteNative.SQLITE_IOERR_READ;
         }
-        // Only page images matter (headers and checksums are a few bytes); a failed copy fails no read.
+        // Only page images matter (headers and checksums are a few bytes). Without its copy a rollback's playback could
+        // pass for a commit, so a failed copy fails the read: the rollback stops, and the journal stays hot for recovery.
         if (rc == SqliteNative.SQLITE_OK && amount >= JournalContract.MIN_PAGE_SIZE) {
             try {
                 journal.db.journalPageRead(buffer, amount);
             } catch (Throwable e) {
                 logQuietly("pagestream: db " + journal.db.dbId + ": keeping a page image read from the journal failed", e);
+                return SqliteNative.SQLITE_IOERR_READ;
             }
         }
         return rc;
