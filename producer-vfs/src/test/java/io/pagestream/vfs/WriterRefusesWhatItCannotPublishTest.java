@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pagestream.schemas.JournalRecord;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -16,7 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,8 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
  * gap; once the cause is gone the committed entries publish in order.
  */
 class WriterRefusesWhatItCannotPublishTest {
-    private static final int RECORD_HEADER = 20;
-
     @TempDir
     Path dir;
 
@@ -35,9 +31,9 @@ class WriterRefusesWhatItCannotPublishTest {
         FlakySink sink = new FlakySink();
         Path db = dir.resolve("w.db");
         twoPublishedThenThreeInTheOutbox(sink, db);
-        Path segment = onlySegment(db);
+        Path segment = OutboxDamage.onlySegment(db);
         byte[] intact = Files.readAllBytes(segment);
-        Files.write(segment, withPayloadByteFlipped(intact, 3));
+        Files.write(segment, OutboxDamage.withPayloadByteFlipped(intact, 3));
         sink.failing = lsn -> false; // the broker is back
 
         try (PagestreamVfs vfs = install(sink, "restart");
@@ -86,7 +82,7 @@ class WriterRefusesWhatItCannotPublishTest {
         }
         assertThat(sink.journal.lastPosition("w.db")).map(JournalPosition::lsn).hasValue(3L);
 
-        Files.move(outboxOf(db), dir.resolve("given-up-outbox"));
+        Files.move(OutboxDamage.outboxOf(db), dir.resolve("given-up-outbox"));
         try (PagestreamVfs vfs = install(sink, "given-up");
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));
                 Statement s = c.createStatement()) {
@@ -169,35 +165,6 @@ class WriterRefusesWhatItCannotPublishTest {
 
     private static PagestreamVfs install(JournalSink sink, String name) {
         return PagestreamVfs.builder(Map.of("vfs.name", name, "close.timeout.ms", "200")).sink(sink).install();
-    }
-
-    private static Path outboxOf(Path db) {
-        return db.resolveSibling(db.getFileName() + "-pagestream-outbox");
-    }
-
-    private static Path onlySegment(Path db) throws Exception {
-        try (var files = Files.list(outboxOf(db))) {
-            return files.filter(f -> f.toString().endsWith(".entries")).reduce((a, b) -> {
-                throw new AssertionError("more than one segment");
-            }).orElseThrow();
-        }
-    }
-
-    /** The segment with the first payload byte of {@code lsn}'s record changed, its CRC fixed: it reads, but does not decode. */
-    private static byte[] withPayloadByteFlipped(byte[] segment, long lsn) {
-        byte[] changed = segment.clone();
-        ByteBuffer bytes = ByteBuffer.wrap(changed);
-        for (int at = 0; at + RECORD_HEADER <= changed.length && bytes.getInt(at) != 0; at += RECORD_HEADER + bytes.getInt(at + 4)) {
-            if (bytes.getLong(at + 8) == lsn) {
-                int length = bytes.getInt(at + 4);
-                changed[at + RECORD_HEADER] ^= (byte) 0xFF;
-                CRC32C crc = new CRC32C();
-                crc.update(changed, at + RECORD_HEADER, length);
-                bytes.putInt(at + 16, (int) crc.getValue());
-                return changed;
-            }
-        }
-        throw new AssertionError("no record of LSN " + lsn);
     }
 
     private static List<Long> values(Statement s) throws SQLException {
