@@ -108,8 +108,8 @@ final class TrackedDatabase {
     private RetriablePagestreamException unverifiedReason;
     /** Why the transaction in progress has no capture (it could not begin): its commit is refused. */
     private volatile Throwable uncaptured;
-    /** A transaction committed without its entry reaching the publisher: every later commit is refused (see {@link #entryLost}). */
-    private volatile PagestreamException entryLost;
+    /** Why a committed transaction's entry never reached the publisher: every later commit is refused (see {@link #entryLost}). */
+    private volatile Throwable entryLost;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -284,11 +284,9 @@ final class TrackedDatabase {
      * new VFS reconciles the file with the journal and the outbox (publishing the entry if it was staged).
      */
     void entryLost(Throwable cause) {
+        entryLost = cause; // first, and no allocation here: it may be out of memory
         forgetFileState();
         publisher.entryLost();
-        entryLost = new PagestreamException("db " + dbId + ": a committed transaction's entry could not be built or staged"
-                + " (" + cause + "), so the journal lacks it: commits are refused until the database is reopened in a new"
-                + " VFS, which reconciles it with its journal and outbox", cause);
     }
 
     /** Building or staging the entry before the commit point failed: the commit is refused, with that reason. */
@@ -441,8 +439,11 @@ final class TrackedDatabase {
         if (fencedBy != null && tx != null) {
             return refuse(SqliteNative.SQLITE_READONLY, fencedBy);
         }
-        if (entryLost != null) {
-            return refuse(SqliteNative.SQLITE_IOERR, entryLost);
+        Throwable lost = entryLost;
+        if (lost != null) {
+            return refuse(SqliteNative.SQLITE_IOERR, new PagestreamException("db " + dbId + ": a committed transaction's"
+                    + " entry could not be built or staged (" + lost + "), so the journal lacks it: commits are refused"
+                    + " until the database is reopened in a new VFS, which reconciles it with its journal and outbox", lost));
         }
         Throwable notCaptured = uncaptured;
         if (tx == null && notCaptured != null) {
@@ -605,6 +606,8 @@ final class TrackedDatabase {
             publishCommitted(file, tx);
         } catch (Throwable e) {
             entryLost(e);
+            log.error("pagestream: db {} ({}): a committed transaction's entry could not be built or staged; the journal"
+                    + " lacks it, and commits are refused until the database is reopened in a new VFS", dbId, path, e);
         }
     }
 
@@ -1048,8 +1051,9 @@ final class TrackedDatabase {
             // can tell whose history wins.
             return unverified("the " + staged.size() + " committed entries in its outbox (LSN " + staged.getFirst().lsn()
                     + " to " + staged.getLast().lsn() + ") do not continue its journal's end (LSN " + endLsn + "): another"
-                    + " writer published this db id, or they are another db id's. Its commits are refused; to give those transactions up and publish"
-                    + " the file as a base entry, move " + outbox.directory() + " away while the database is closed", null);
+                    + " writer published this db id, or they are another db id's. Its commits are refused; to give those"
+                    + " transactions up and publish the file as a base entry, move " + outbox.directory() + " away while the"
+                    + " database is closed", null);
         }
         outbox.skipThrough(endLsn);
         if (state != null && endLsn == recordedLsn && endChecksum == checksum && state.pageCount() == pageCount

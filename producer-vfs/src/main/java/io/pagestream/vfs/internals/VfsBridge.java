@@ -462,7 +462,12 @@ public final class VfsBridge {
             } else if (op == SqliteNative.SQLITE_FCNTL_CHUNK_SIZE) {
                 open.db.chunkSizeSet();
             } else if (op == SqliteNative.SQLITE_FCNTL_COMMIT_PHASETWO) {
-                open.db.onCommit(open); // committed locally whatever happens there: it never fails the transaction
+                try {
+                    open.db.onCommit(open); // a lost entry refuses later commits (TrackedDatabase.entryLost)
+                } catch (Throwable e) {
+                    // The transaction is committed locally whatever happens here: never fail it.
+                    logQuietly("pagestream: db " + open.db.dbId + ": handing over a committed transaction failed", e);
+                }
             }
             return open.real.fileControl(open.file, op, arg);
         } catch (Throwable e) {
