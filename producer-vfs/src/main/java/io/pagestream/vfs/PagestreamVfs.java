@@ -87,9 +87,24 @@ public final class PagestreamVfs implements AutoCloseable {
         return publisher.flush(timeout);
     }
 
-    /** Entries that could not be published (each is logged with its db id and LSN). */
+    /**
+     * Entries that could not be published (each is logged with its db id and LSN): those a fenced writer held, and
+     * committed transactions whose entry could not be built or staged (later commits are then refused).
+     */
     public long failedEntries() {
         return publisher.failedCount();
+    }
+
+    /**
+     * Where the database {@code dbId} stands in this process: the LSN of its newest committed transaction (committed
+     * locally, in the outbox or beyond) and of the newest one Kafka acknowledged. For read-your-writes, wait until a
+     * replica has applied {@code committedLsn}. Before the database's first write transaction in this process both are
+     * the position recorded at the last acknowledgement.
+     *
+     * @return empty when no database with that id is open through this VFS
+     */
+    public Optional<WriterPosition> position(String dbId) {
+        return bridge.position(dbId);
     }
 
     /**
@@ -102,7 +117,10 @@ public final class PagestreamVfs implements AutoCloseable {
 
     /**
      * Why the latest COMMIT of {@code dbId} that Pagestream refused failed. SQLite reports only a result code
-     * (SQLITE_IOERR: Kafka did not acknowledge a synchronous commit in time, or where the journal ends is unknown;
+     * (SQLITE_IOERR: Kafka did not acknowledge a synchronous commit in time, or where the journal ends is unknown, or
+     * the database cannot be reconciled with its outbox, state file and journal — an unreadable outbox, one holding
+     * another history's entries — or its entry could not be built or staged, or an earlier committed transaction's
+     * entry was lost (then until the database is reopened in a new VFS);
      * SQLITE_FULL: the outbox is full; SQLITE_READONLY: another writer fenced this one; SQLITE_ERROR: a journal mode
      * the commit mode cannot work with); this names the database and the reason, as the log does.
      */

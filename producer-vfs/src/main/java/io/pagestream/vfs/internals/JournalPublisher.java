@@ -124,8 +124,8 @@ public final class JournalPublisher implements AutoCloseable {
         }
     }
 
-    /** A committed transaction could not even be captured (e.g. out of memory): counted as a failed entry. */
-    void captureFailed() {
+    /** A committed transaction's entry never reached the publisher (see {@link TrackedDatabase#entryLost}). */
+    void entryLost() {
         synchronized (progress) {
             failed++;
         }

@@ -107,8 +107,10 @@ final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Every entry in the outbox, in order; a torn or corrupt tail is zeroed (it can only be the entry being
-     * appended when the process died). Resets what is pending to exactly these entries.
+     * Every entry in the outbox, in order; a torn tail is zeroed (it can only be the entry being appended when the
+     * process died). Resets what is pending to exactly these entries.
+     *
+     * @throws PagestreamException when a damaged record is followed by others (see {@link #refuseCorruption})
      */
     synchronized List<Staged> readAll() {
         List<Staged> staged = new ArrayList<>();
@@ -122,12 +124,14 @@ final class Outbox implements AutoCloseable {
                 long position = 0;
                 size = channel.size();
                 ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER);
+                boolean last = first.equals(segments.lastKey());
                 while (position + RECORD_HEADER <= size) {
                     header.clear();
                     channel.read(header, position);
                     int length = header.getInt(4);
                     int magic = header.getInt(0);
                     if ((magic != MAGIC && magic != SENT_BEFORE_COMMIT_MAGIC) || length < 0 || position + RECORD_HEADER + length > size) {
+                        refuseCorruption(magic != 0 && !last, first, position);
                         break;
                     }
                     ByteBuffer payload = ByteBuffer.allocate(length);
@@ -135,6 +139,7 @@ final class Outbox implements AutoCloseable {
                     CRC32C crc = new CRC32C();
                     crc.update(payload.array());
                     if ((int) crc.getValue() != header.getInt(16)) {
+                        refuseCorruption(!last || startsRecord(channel, position + RECORD_HEADER + length, size), first, position);
                         break;
                     }
                     long lsn = header.getLong(8);
@@ -158,6 +163,28 @@ final class Outbox implements AutoCloseable {
             throw new UncheckedIOException("cannot read the outbox " + dir, e);
         }
         return staged;
+    }
+
+    /**
+     * A damaged record is a torn tail only where the dead process was appending: at the end of the last segment. Anywhere
+     * else committed entries follow it, and zeroing it would drop them.
+     */
+    private void refuseCorruption(boolean corrupt, long segment, long position) {
+        if (corrupt) {
+            throw new PagestreamException("outbox " + dir + ": the record at byte " + position + " of segment " + segment
+                    + " is damaged and committed entries follow it");
+        }
+    }
+
+    /** Whether a record header (its magic) starts at {@code position}. */
+    private static boolean startsRecord(FileChannel channel, long position, long size) throws IOException {
+        if (position + RECORD_HEADER > size) {
+            return false;
+        }
+        ByteBuffer magic = ByteBuffer.allocate(4);
+        channel.read(magic, position);
+        int value = magic.getInt(0);
+        return value == MAGIC || value == SENT_BEFORE_COMMIT_MAGIC;
     }
 
     /**

@@ -12,6 +12,7 @@ import io.pagestream.schemas.avro.PageDelta;
 import io.pagestream.vfs.JournalPosition;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.WriterFencedException;
+import io.pagestream.vfs.WriterPosition;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -69,8 +70,11 @@ final class TrackedDatabase {
     private final CommitObserver observer;
 
     private volatile TransactionCapture capture;
-    private boolean verified;
-    private long lastLsn;
+    /** Volatile, with {@link #lastLsn}, for {@link #position()} on any thread. */
+    private volatile boolean verified;
+    private volatile long lastLsn;
+    /** The LSN the publisher last recorded as acknowledged; -1 until then (the state file tells). */
+    private volatile long acknowledgedLsn = -1;
     /** Database header (first 100 bytes) after our last commit; null when it must be read (first use, outside change, rollback). */
     private byte[] expectedHeader;
     /** Size in pages after our last commit; -1 when unknown (first use, outside change, recovery). */
@@ -102,6 +106,10 @@ final class TrackedDatabase {
     private volatile PagestreamException lastRefusal;
     /** Why the latest attempt to reconcile the database with its journal failed (see {@link #verifyAgainstState}). */
     private RetriablePagestreamException unverifiedReason;
+    /** Why the transaction in progress has no capture (it could not begin): its commit is refused. */
+    private volatile Throwable uncaptured;
+    /** Why a committed transaction's entry never reached the publisher: every later commit is refused (see {@link #entryLost}). */
+    private volatile Throwable entryLost;
 
     /** The chain's checksum after the last committed entry. */
     private long chainChecksum;
@@ -132,6 +140,7 @@ final class TrackedDatabase {
      */
     void acknowledged(WriterStateFile.State position) {
         stateFile.write(position);
+        acknowledgedLsn = position.lsn();
         outbox.acknowledged(position.lsn(), stateFile::force);
     }
 
@@ -163,6 +172,19 @@ final class TrackedDatabase {
         };
         log.error("pagestream: commit refused ({}), the transaction rolls back: {} (file {})", name, reason.getMessage(), path);
         return code;
+    }
+
+    /**
+     * The newest committed LSN and the newest acknowledged one. Until this process reconciled the database (at its first
+     * write transaction) both are the position the state file recorded.
+     */
+    WriterPosition position() {
+        long acknowledged = acknowledgedLsn;
+        if (acknowledged < 0) {
+            WriterStateFile.State state = recordedState();
+            acknowledged = state == null ? 0 : state.lsn();
+        }
+        return new WriterPosition(verified ? lastLsn : acknowledged, acknowledged);
     }
 
     /** Why the latest refused commit of this database failed, if one was refused. */
@@ -241,13 +263,36 @@ final class TrackedDatabase {
         return true;
     }
 
-    /** Capture failed part-way (e.g. out of memory): free its images; the commit will read every page. */
-    void abandonCapture() {
+    /**
+     * Capture failed part-way (e.g. out of memory): free its images; the commit reads every page and publishes them as
+     * the transaction's entry. Without a capture at all (it could not begin) there is nothing to build that entry: the
+     * commit is refused.
+     */
+    void abandonCapture(Throwable cause) {
         needsBase = true;
         TransactionCapture tx = capture;
         if (tx != null) {
             tx.switchToRewrite();
+        } else {
+            uncaptured = cause; // no allocation here: it may be out of memory
         }
+    }
+
+    /**
+     * Past the commit point, building or handing over the transaction's entry failed: the journal lacks a committed
+     * transaction, and every later commit is refused rather than published past the gap. Reopening the database in a
+     * new VFS reconciles the file with the journal and the outbox (publishing the entry if it was staged).
+     */
+    void entryLost(Throwable cause) {
+        entryLost = cause; // first, and no allocation here: it may be out of memory
+        forgetFileState();
+        publisher.entryLost();
+    }
+
+    /** Building or staging the entry before the commit point failed: the commit is refused, with that reason. */
+    int stagingFailed(Throwable cause) {
+        return refuse(SqliteNative.SQLITE_IOERR, new PagestreamException("db " + dbId + ": building or staging its entry"
+                + " failed (" + cause + ")", cause));
     }
 
     /** The file may differ from what the chain describes: rebase, and trust nothing cached about it. */
@@ -394,6 +439,17 @@ final class TrackedDatabase {
         if (fencedBy != null && tx != null) {
             return refuse(SqliteNative.SQLITE_READONLY, fencedBy);
         }
+        Throwable lost = entryLost;
+        if (lost != null) {
+            return refuse(SqliteNative.SQLITE_IOERR, new PagestreamException("db " + dbId + ": a committed transaction's"
+                    + " entry could not be built or staged (" + lost + "), so the journal lacks it: commits are refused"
+                    + " until the database is reopened in a new VFS, which reconciles it with its journal and outbox", lost));
+        }
+        Throwable notCaptured = uncaptured;
+        if (tx == null && notCaptured != null) {
+            return refuse(SqliteNative.SQLITE_IOERR, new PagestreamException("db " + dbId + ": its transaction could not"
+                    + " begin to be captured (" + notCaptured + ")", notCaptured));
+        }
         // Playing the journal back (hot-journal recovery, or a rollback after pages were written) syncs too, but
         // commits nothing: free pages SQLite reused without journaling them keep their new bytes, and would look
         // like a transaction.
@@ -536,25 +592,40 @@ final class TrackedDatabase {
         }
     }
 
-    /** SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is committed locally; the lock is still held. */
-    synchronized void onCommit(OpenFile file) throws Throwable {
+    /**
+     * SQLITE_FCNTL_COMMIT_PHASETWO: the transaction is committed locally; the lock is still held. Nothing can fail it
+     * now: should its entry not reach the publisher, later commits are refused (see {@link #entryLost}).
+     */
+    synchronized void onCommit(OpenFile file) {
         TransactionCapture tx = capture;
         if (tx == null) {
             return;
         }
         capture = null;
+        try {
+            publishCommitted(file, tx);
+        } catch (Throwable e) {
+            entryLost(e);
+            log.error("pagestream: db {} ({}): a committed transaction's entry could not be built or staged; the journal"
+                    + " lacks it, and commits are refused until the database is reopened in a new VFS", dbId, path, e);
+        }
+    }
+
+    private void publishCommitted(OpenFile file, TransactionCapture tx) throws Throwable {
         if (tx.prepared == null) {
-            // Its sync was taken for a playback's. Past the commit point nothing can fail: it waits until Kafka can be
-            // read if the outbox holds an entry Kafka may have.
+            // Its sync was taken for a playback's. Past the commit point nothing can fail it: it waits until Kafka can be
+            // read if the outbox holds an entry Kafka may have; any other cause stays, and the entry is lost.
             if (!verified) {
                 verifyLate(file, tx, false);
             }
-            while (!verified) {
-                // Only Kafka's answer can change the outcome: the file and the outbox are reconciled again once it answers.
+            if (!verified) {
                 while (!journalReadable()) {
                     java.util.concurrent.locks.LockSupport.parkNanos(VERIFY_RETRY_NANOS);
                 }
                 verifyLate(file, tx, false);
+                if (!verified) {
+                    throw unverifiedReason;
+                }
             }
             // Its sync was taken for a rollback's: the LSN it takes depends on whether a given-up entry landed, and past
             // the commit point only Kafka's answer settles that.
@@ -752,10 +823,8 @@ final class TrackedDatabase {
         byte[] header = file.read(0, HEADER_BYTES);
         int pageSize = PageChecksum.headerPageSize(header);
         if (fileSize > 0 && !JournalContract.isValidPageSize(pageSize)) {
-            log.error("pagestream: db {} ({}): committed file has no valid page size in its header; not published",
-                    dbId, path);
             forgetFileState();
-            return Prepared.NOTHING;
+            throw new PagestreamException("the file has no valid page size in its header, so no entry can hold it");
         }
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         if (early && pageSize != 0) {
@@ -765,12 +834,9 @@ final class TrackedDatabase {
             }
         }
         if (pageCount * pageSize > WHOLE_DATABASE_BUDGET) {
-            log.error("pagestream: db {} ({}) needs a whole-database entry but is {} MiB, more than this JVM can build"
-                    + " ({} MiB, a fifth of the heap); not published — give the JVM more heap", dbId, path,
-                    (pageCount * pageSize) >> 20, WHOLE_DATABASE_BUDGET >> 20);
-            publisher.captureFailed();
-            forgetFileState();
-            return Prepared.NOTHING;
+            throw new PagestreamException("it needs a whole-database entry but is " + ((pageCount * pageSize) >> 20)
+                    + " MiB, more than this JVM can build (" + (WHOLE_DATABASE_BUDGET >> 20) + " MiB, a fifth of the heap);"
+                    + " give the JVM more heap");
         }
         if (pageCount > 0 && (!tx.recovery || counterFloor != null) && changeCounter(header) != tx.startChangeCounter + 1) {
             advanceChangeCounter(file, header, tx.startChangeCounter);
@@ -901,6 +967,7 @@ final class TrackedDatabase {
         }
         long originalPages = pageSize == 0 ? 0 : recovery || committedPages < 0 ? file.size() / pageSize : committedPages;
         capture = new TransactionCapture(file.address(), pageSize, originalPages, recovery);
+        uncaptured = null;
         capture.startChangeCounter = changeCounter(header);
         raiseToCounterFloor(capture);
         capture.headerAssumed = known;
@@ -924,6 +991,17 @@ final class TrackedDatabase {
      * @return false when it stopped: nothing is reconciled, and the next transaction tries again
      */
     private boolean verifyAgainstState(OpenFile file, int pageSize, long fileSize, boolean needsKafka) throws Throwable {
+        try {
+            return reconcile(file, pageSize, fileSize, needsKafka);
+        } catch (Exception e) {
+            // Going on without the outbox's entries (or the recorded position) would drop committed transactions.
+            return unverified("cannot reconcile it with its outbox, state file and journal (" + e + "); its commits are"
+                    + " refused until that succeeds", e);
+        }
+    }
+
+    /** {@link #verifyAgainstState}, which turns whatever this throws into refused commits. */
+    private boolean reconcile(OpenFile file, int pageSize, long fileSize, boolean needsKafka) throws Throwable {
         WriterStateFile.State state = recordedState();
         long pageCount = pageSize == 0 ? 0 : fileSize / pageSize;
         committedPages = pageCount;
@@ -969,10 +1047,13 @@ final class TrackedDatabase {
             if (resumeFromOutbox(staged, endLsn, endChecksum, checksum)) {
                 return true;
             }
-            log.warn("pagestream: db {} ({}): the {} entries in its outbox do not continue the journal's end (LSN {}) —"
-                    + " another writer published this db id, or the file changed outside the VFS; they are discarded",
-                    dbId, path, staged.size(), endLsn);
-            outbox.clear();
+            // Publishing them would fork the journal; dropping them would drop committed transactions: only a person
+            // can tell whose history wins.
+            return unverified("the " + staged.size() + " committed entries in its outbox (LSN " + staged.getFirst().lsn()
+                    + " to " + staged.getLast().lsn() + ") do not continue its journal's end (LSN " + endLsn + "): another"
+                    + " writer published this db id, or they are another db id's. Its commits are refused; to give those"
+                    + " transactions up and publish the file as a base entry, move " + outbox.directory() + " away while the"
+                    + " database is closed", null);
         }
         outbox.skipThrough(endLsn);
         if (state != null && endLsn == recordedLsn && endChecksum == checksum && state.pageCount() == pageCount
@@ -999,7 +1080,7 @@ final class TrackedDatabase {
     }
 
     /** Records (and logs) why the database could not be reconciled: its next refused commit names that reason. */
-    private boolean unverified(String reason, RuntimeException cause) {
+    private boolean unverified(String reason, Exception cause) {
         unverifiedReason = new RetriablePagestreamException("db " + dbId + ": " + reason, cause);
         log.error("pagestream: db {} ({}): {}", dbId, path, reason);
         return false;
@@ -1010,7 +1091,7 @@ final class TrackedDatabase {
      * last one's result; all but the last when the file is its predecessor's (that transaction never reached its commit
      * point). Anything else leaves the file unexplained: the committed entries go, then a base entry.
      *
-     * @return false when the outbox does not continue the journal (it is then discarded)
+     * @return false when the outbox does not continue the journal
      */
     private boolean resumeFromOutbox(List<Outbox.Staged> staged, long endLsn, long endChecksum, long fileChecksum) {
         List<JournalEntry> ahead = new ArrayList<>();
@@ -1141,12 +1222,8 @@ final class TrackedDatabase {
         if (record == null) {
             return null;
         }
-        try {
-            JournalEntry entry = decode(record);
-            return isJournalEnd(entry, endLsn, endChecksum) ? entry : null;
-        } catch (RuntimeException e) {
-            return null;
-        }
+        JournalEntry entry = decode(record); // one that does not decode refuses commits (see verifyAgainstState)
+        return isJournalEnd(entry, endLsn, endChecksum) ? entry : null;
     }
 
     /** Whether an outbox entry is the journal's newest one (the same LSN, result and db id). */

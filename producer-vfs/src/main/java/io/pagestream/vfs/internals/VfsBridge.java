@@ -8,6 +8,7 @@ import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.WriterFencedException;
+import io.pagestream.vfs.WriterPosition;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -129,6 +130,11 @@ public final class VfsBridge {
         return ofDatabase(dbId, TrackedDatabase::fencedBy);
     }
 
+    /** Where a database of this VFS stands: committed and acknowledged LSNs; empty if it is not open. */
+    public Optional<WriterPosition> position(String dbId) {
+        return ofDatabase(dbId, TrackedDatabase::position);
+    }
+
     /** Why the latest refused commit of a database of this VFS failed, if one was refused. */
     public Optional<PagestreamException> lastRefusal(String dbId) {
         return ofDatabase(dbId, TrackedDatabase::lastRefusal);
@@ -247,12 +253,14 @@ public final class VfsBridge {
             logQuietly("pagestream: reading a rollback journal failed", e);
             return SqliteNative.SQLITE_IOERR_READ;
         }
-        // Only page images matter (headers and checksums are a few bytes); a failed copy fails no read.
+        // Only page images matter (headers and checksums are a few bytes). Without its copy a rollback's playback could
+        // pass for a commit, so a failed copy fails the read: the rollback stops, and the journal stays hot for recovery.
         if (rc == SqliteNative.SQLITE_OK && amount >= JournalContract.MIN_PAGE_SIZE) {
             try {
                 journal.db.journalPageRead(buffer, amount);
             } catch (Throwable e) {
                 logQuietly("pagestream: db " + journal.db.dbId + ": keeping a page image read from the journal failed", e);
+                return SqliteNative.SQLITE_IOERR_READ;
             }
         }
         return rc;
@@ -455,10 +463,10 @@ public final class VfsBridge {
                 open.db.chunkSizeSet();
             } else if (op == SqliteNative.SQLITE_FCNTL_COMMIT_PHASETWO) {
                 try {
-                    open.db.onCommit(open);
+                    open.db.onCommit(open); // a lost entry refuses later commits (TrackedDatabase.entryLost)
                 } catch (Throwable e) {
                     // The transaction is committed locally whatever happens here: never fail it.
-                    captureFailed(open, e);
+                    logQuietly("pagestream: db " + open.db.dbId + ": handing over a committed transaction failed", e);
                 }
             }
             return open.real.fileControl(open.file, op, arg);
@@ -474,7 +482,11 @@ public final class VfsBridge {
             return open.db.beforeSync(open);
         } catch (Throwable e) {
             logQuietly("pagestream: db " + open.db.dbId + ": staging the entry in the outbox failed; the commit fails", e);
-            return SqliteNative.SQLITE_IOERR_WRITE;
+            try {
+                return open.db.stagingFailed(e);
+            } catch (Throwable again) {
+                return SqliteNative.SQLITE_IOERR_WRITE;
+            }
         }
     }
 
@@ -524,15 +536,18 @@ public final class VfsBridge {
         return value;
     }
 
-    /** Never throws, even out of memory: an exception escaping an upcall would kill the JVM. */
+    /**
+     * Before the commit point: the commit publishes the transaction as a whole-database entry instead, or is refused
+     * if the transaction has no capture at all. Never throws, even out of memory: an exception escaping an upcall
+     * would kill the JVM.
+     */
     private void captureFailed(OpenFile open, Throwable e) {
-        open.db.abandonCapture();
-        publisher.captureFailed();
         try {
-            log.error("pagestream: capturing a transaction of db {} failed; its next commit publishes a base entry",
-                    open.db.dbId, e);
+            open.db.abandonCapture(e);
+            log.error("pagestream: capturing a transaction of db {} failed; its commit publishes every page, or is refused"
+                    + " if the transaction has no capture", open.db.dbId, e);
         } catch (Throwable ignored) {
-            // logging itself failed (out of memory): the base entry still follows
+            // out of memory: abandonCapture set needsBase before anything that allocates
         }
     }
 

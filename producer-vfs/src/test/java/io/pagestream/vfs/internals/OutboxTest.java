@@ -1,7 +1,9 @@
 package io.pagestream.vfs.internals;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pagestream.schemas.PagestreamException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -88,6 +90,27 @@ class OutboxTest {
         }
         assertThat(Files.size(segment)).isEqualTo(8L << 20);
         assertThat(Files.readAllBytes(segment)[4000]).isZero();
+    }
+
+    @Test
+    void aDamagedEntryFollowedByAWholeOneIsRefusedAndLeftAsItIs() throws IOException {
+        Path db = dir.resolve("damaged.db");
+        try (Outbox outbox = new Outbox(db)) {
+            outbox.readAll();
+            for (int lsn = 1; lsn <= 3; lsn++) {
+                outbox.stage(lsn, bytes(100, lsn), false);
+            }
+        }
+        Path segment = onlySegment(db);
+        try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(new byte[] {0x55}), 20 + 100 + 20 + 50); // bit rot in entry 2's payload
+        }
+        byte[] damaged = Files.readAllBytes(segment);
+        try (Outbox outbox = new Outbox(db)) {
+            assertThatThrownBy(outbox::readAll).isInstanceOf(PagestreamException.class)
+                    .hasMessageContaining("byte 120 of segment 1").hasMessageContaining("committed entries follow it");
+        }
+        assertThat(Files.readAllBytes(segment)).as("entry 3 is not zeroed").isEqualTo(damaged);
     }
 
     @Test
