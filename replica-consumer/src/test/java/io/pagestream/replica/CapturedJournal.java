@@ -153,11 +153,14 @@ public final class CapturedJournal implements AutoCloseable {
         return new JournalRecord(record.key(), record.value(), List.copyOf(headers));
     }
 
-    /** The record with {@code count} bytes of its value, after the single-object header, changed at seeded places. */
+    /**
+     * The record with {@code count} bytes changed at seeded places in the second half of its value, where an entry
+     * carrying a few pages has its pages (a changed commit time, say, would be no damage any check can see).
+     */
     public static JournalRecord damaged(JournalRecord record, SplittableRandom random, int count) {
         byte[] value = record.value().clone();
         for (int i = 0; i < count; i++) {
-            int at = 10 + random.nextInt(value.length - 10);
+            int at = value.length / 2 + random.nextInt(value.length - value.length / 2);
             value[at] ^= (byte) (1 + random.nextInt(255));
         }
         return new JournalRecord(record.key(), value, record.headers());

@@ -1,13 +1,18 @@
 package io.pagestream.replica.internals;
 
 import io.pagestream.replica.ReplicaPosition;
+import io.pagestream.schemas.ChecksumMismatchException;
 import io.pagestream.schemas.CorruptEntryException;
 import io.pagestream.schemas.DecodedRecord;
 import io.pagestream.schemas.FragmentAssembler;
+import io.pagestream.schemas.JournalApplier;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalContract;
+import io.pagestream.schemas.PageChecksum;
+import io.pagestream.schemas.PageDiff;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.schemas.avro.PageDelta;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,12 +148,12 @@ public final class StartOffsets {
             List<ConsumerRecord<byte[], byte[]>> entryRecords = fragment == null ? List.of(record)
                     : fragments == null ? List.of(record) : fragments;
             fragments = null;
-            if (!EMPTY_CHECKSUM.equals(header(record, JournalContract.HEADER_PRE_CHECKSUM))) {
+            // Newest by LSN, first copy of it: a base entry re-delivered later is a duplicate, not a newer start.
+            if (!EMPTY_CHECKSUM.equals(header(record, JournalContract.HEADER_PRE_CHECKSUM)) || lsn(record) <= newestLsn) {
                 return;
             }
             try {
                 JournalEntry entry = verifiedBase(entryRecords);
-                // Newest by LSN, first copy of it: a base entry re-delivered later is a duplicate, not a newer start.
                 if (entry.getLsn() > newestLsn) {
                     newest = new NewReplica(record.partition(), entryRecords.getFirst().offset(), null);
                     newestLsn = entry.getLsn();
@@ -178,7 +183,25 @@ public final class StartOffsets {
                 throw new CorruptEntryException(origin + ": headers say a base entry, the body is entry LSN " + entry.getLsn()
                         + ", not a base entry");
             }
+            verifyPages(entry, origin);
             return entry;
+        }
+
+        /** A base entry carries every page whole, so its post-checksum can be verified without applying it. */
+        private static void verifyPages(JournalEntry entry, String origin) {
+            String where = origin + " " + entry.getDbId() + "@" + entry.getLsn();
+            long checksum = JournalContract.EMPTY_CHECKSUM;
+            if (entry.getPageCount() > 0) {
+                JournalApplier.requireEveryPage(entry, where);
+                int pageSize = entry.getPageSize();
+                for (PageDelta delta : entry.getDeltas()) {
+                    checksum ^= PageChecksum.of(delta.getPgno(), PageDiff.decode(delta, new byte[pageSize], pageSize, where));
+                }
+            }
+            if (checksum != entry.getPostChecksum() || (entry.getPageCount() == 0 && !entry.getDeltas().isEmpty())) {
+                throw new ChecksumMismatchException(where + ": the base entry's pages do not match its post-checksum",
+                        entry.getPostChecksum(), checksum);
+            }
         }
 
         NewReplica result() {
@@ -202,6 +225,15 @@ public final class StartOffsets {
             } catch (RuntimeException e) {
                 return true; // malformed: treated as a whole entry, and rejected for its headers if it claims to be a base
             }
+        }
+    }
+
+    /** The LSN header; a missing or malformed one is checked against the body, so any value lets it through. */
+    private static long lsn(ConsumerRecord<?, ?> record) {
+        try {
+            return Long.parseLong(header(record, JournalContract.HEADER_LSN));
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
         }
     }
 
