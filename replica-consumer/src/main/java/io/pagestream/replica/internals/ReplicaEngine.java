@@ -166,7 +166,7 @@ public final class ReplicaEngine implements AutoCloseable {
         return status != null && status.position().lsn() >= lsn;
     }
 
-        public Map<String, ReplicaStatus> status() {
+    public Map<String, ReplicaStatus> status() {
         Map<String, ReplicaStatus> status = new LinkedHashMap<>();
         new TreeMap<>(replicas).forEach((dbId, database) -> status.put(dbId, database.status()));
         return status;
