@@ -145,8 +145,7 @@ public final class StartOffsets {
                     return;
                 }
             }
-            List<ConsumerRecord<byte[], byte[]>> entryRecords = fragment == null ? List.of(record)
-                    : fragments == null ? List.of(record) : fragments;
+            List<ConsumerRecord<byte[], byte[]>> entryRecords = fragment == null || fragments == null ? List.of(record) : fragments;
             fragments = null;
             // Newest by LSN, first copy of it: a base entry re-delivered later is a duplicate, not a newer start.
             if (!EMPTY_CHECKSUM.equals(header(record, JournalContract.HEADER_PRE_CHECKSUM)) || lsn(record) <= newestLsn) {
