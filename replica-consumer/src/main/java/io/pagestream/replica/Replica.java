@@ -16,7 +16,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -35,9 +34,12 @@ import org.slf4j.LoggerFactory;
 public final class Replica implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Replica.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    /** Commits failing for this long are worth a warning; shorter streaks (no group coordinator yet) are routine. */
+    private static final Duration COMMIT_FAILURES_WARN_AFTER = Duration.ofSeconds(30);
 
     private final ReplicaConfig config;
     private final ReplicaEngine engine;
+    private final ProgressSignal progress;
     private final Consumer<byte[], byte[]> consumer;
     private final Thread thread;
     private final CountDownLatch started = new CountDownLatch(1);
@@ -46,10 +48,14 @@ public final class Replica implements AutoCloseable {
     /** Offsets applied but not yet committed to the consumer group; touched only on the replica's thread. */
     private final Map<TopicPartition, OffsetAndMetadata> unreported = new HashMap<>();
     private boolean commitInFlight;
+    /** System.nanoTime() of the first failure of the current run of failed commits; 0 after a commit succeeded. */
+    private long commitsFailingSince;
+    private long nextCommitWarning;
 
     private Replica(ReplicaConfig config, ReplicaListener listener) {
         this.config = config;
-        this.engine = new ReplicaEngine(config.directory(), config.databases(), listener, config.busyTimeout(),
+        this.progress = new ProgressSignal(listener);
+        this.engine = new ReplicaEngine(config.directory(), config.databases(), progress, config.busyTimeout(),
                 config.batchMaxPages());
         this.consumer = createConsumer(config);
         this.thread = new Thread(this::run, "pagestream-replica-" + config.name());
@@ -108,11 +114,12 @@ public final class Replica implements AutoCloseable {
             List<TopicPartition> partitions = partitions();
             consumer.assign(partitions);
             boolean discover = config.databases().isEmpty() || !config.databases().stream().allMatch(engine::hasReplica);
-            Map<TopicPartition, Long> start = StartOffsets.compute(consumer, partitions, existing,
+            StartOffsets.Start start = StartOffsets.compute(consumer, partitions, existing,
                     dbId -> engine.follows(dbId) && !engine.hasReplica(dbId), discover, config.startupTimeout());
-            start.forEach(consumer::seek);
+            engine.startNewReplicas(start.newReplicas());
+            start.offsets().forEach(consumer::seek);
             log.info("replica {} (group {}) follows {} from offsets {}: {} existing replica(s)", config.name(),
-                    ReplicaConfig.groupId(config.name()), config.topic(), start, existing.size());
+                    ReplicaConfig.groupId(config.name()), config.topic(), start.offsets(), existing.size());
             started.countDown();
             while (running) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
@@ -135,6 +142,7 @@ public final class Replica implements AutoCloseable {
             log.error("replica {} stopped", config.name(), e);
         } finally {
             started.countDown();
+            progress.signal();
             try {
                 consumer.close(Duration.ofSeconds(5));
             } catch (RuntimeException e) {
@@ -146,7 +154,8 @@ public final class Replica implements AutoCloseable {
 
     /**
      * Commits the consumer group's offsets (progress reporting only) when they moved; a failed commit — the group
-     * coordinator is not known yet right after start — is retried on the next loop.
+     * coordinator is not known yet right after start — is retried on the next loop, and warned about only when
+     * commits keep failing.
      */
     private void reportProgress() {
         if (unreported.isEmpty() || commitInFlight) {
@@ -158,11 +167,20 @@ public final class Replica implements AutoCloseable {
             commitInFlight = false;
             if (error == null) {
                 committing.forEach(unreported::remove);
-            } else if (error instanceof RetriableCommitFailedException) {
-                log.debug("replica {}: committing consumer-group offsets will be retried: {}", config.name(), error.toString());
+                commitsFailingSince = 0;
+                return;
+            }
+            long now = System.nanoTime();
+            if (commitsFailingSince == 0) {
+                commitsFailingSince = now;
+                nextCommitWarning = now + COMMIT_FAILURES_WARN_AFTER.toNanos();
+            }
+            if (now - nextCommitWarning >= 0) {
+                nextCommitWarning = now + COMMIT_FAILURES_WARN_AFTER.toNanos();
+                log.warn("replica {}: committing consumer-group offsets has failed for {} s (progress reporting only; retried): {}",
+                        config.name(), (now - commitsFailingSince) / 1_000_000_000, error.toString());
             } else {
-                log.warn("replica {}: committing consumer-group offsets failed (progress reporting only; retried): {}",
-                        config.name(), error.toString());
+                log.debug("replica {}: committing consumer-group offsets will be retried: {}", config.name(), error.toString());
             }
         });
     }
@@ -190,6 +208,20 @@ public final class Replica implements AutoCloseable {
     /** Every followed database's replica, by db id. */
     public Map<String, ReplicaStatus> status() {
         return engine.status();
+    }
+
+    /**
+     * Waits until the database's replica has applied at least {@code lsn} (true) or the timeout passes (false).
+     *
+     * @throws PagestreamException at once when the database is halted or the service stopped
+     */
+    public boolean await(String dbId, long lsn, Duration timeout) throws InterruptedException {
+        return progress.await(() -> {
+            if (failure != null) {
+                throw failure;
+            }
+            return engine.hasApplied(dbId, lsn);
+        }, timeout);
     }
 
     /** Why the service stopped, or null while it runs. */

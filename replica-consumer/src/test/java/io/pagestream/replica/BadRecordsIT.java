@@ -3,6 +3,7 @@ package io.pagestream.replica;
 import static io.pagestream.replica.CapturedJournal.exec;
 import static io.pagestream.replica.CapturedJournal.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.pagestream.broker.KafkaBrokerExtension;
@@ -53,9 +54,11 @@ import org.junit.jupiter.api.io.TempDir;
  * an entry out of order, an LSN gap, a truncated or bit-flipped record, a fragment flipped, missing or out of
  * order, a record of a foreign schema, and an entry of another history (right LSN, wrong pre-checksum) each
  * halt their database with an error naming the db, the Kafka offset and the reason, leaving the replica at its
- * last good entry and byte-identical to the writer there; the other databases keep going. A record without a
- * key and records of a database not followed are ignored. Restarted, the replica halts the same databases
- * again at the same records. Separately: entries in aborted Kafka transactions, in part or whole, are never applied.
+ * last good entry and byte-identical to the writer there; the other databases keep going. Records of a database
+ * not followed are ignored. Restarted, the replica halts the same databases again at the same records.
+ * Separately: a new replica facing a false base-entry header or a damaged base entry ends with an error naming the
+ * db and the offset, never silently at LSN 0; a record without a key stops the service, naming its offset; entries
+ * in aborted Kafka transactions, in part or whole, are never applied.
  */
 class BadRecordsIT {
     private static final String TOPIC = "bad-records-it";
@@ -182,11 +185,6 @@ class BadRecordsIT {
             Map<String, Script> firstPhase = new LinkedHashMap<>();
             // Healthy first: its base entry is the topic's first record, where the replica's discovery starts.
             firstPhase.put(HEALTHY, new Script(HEALTHY, journal).entries(1, FIRST_PHASE_ENTRIES));
-            Script keyless = new Script(null, journal);
-            // A record without a key, carrying a later entry of healthy.db: routed by its value, it would be a gap.
-            keyless.add(Crafted.genuine(journal.recordsByEntry(HEALTHY).get(11).getFirst()).withoutKey());
-            keyless.add(new Crafted(null, "not a journal record".getBytes(StandardCharsets.UTF_8), List.of(), Role.PLAIN));
-            firstPhase.put("(no key)", keyless);
             Script unfollowed = new Script(UNFOLLOWED, journal).entries(1, 3);
             unfollowed.add(Crafted.genuine(unfollowed.entry(4).getFirst()).withValue(new byte[] {1, 2, 3}));
             firstPhase.put(UNFOLLOWED, unfollowed);
@@ -277,6 +275,81 @@ class BadRecordsIT {
                 restarted.close();
             }
             assertReplicaFiles(journal, replicaDir, halts);
+        }
+    }
+
+    @Test
+    void aNewReplicaFacingAFalseBaseHeaderOrADamagedBaseEntryEndsWithAnErrorNamingTheDbAndOffset() throws Exception {
+        String topic = "new-replica-bases-it";
+        String falseBase = "false-base.db";
+        String damagedBase = "damaged-base.db";
+        createTopic(topic);
+        try (CapturedJournal journal = new CapturedJournal(dir.resolve("bases-writer"), RECORD_MAX_BYTES)) {
+            for (String dbId : List.of(HEALTHY, falseBase, damagedBase)) {
+                write(journal, dbId);
+            }
+            Script healthy = new Script(HEALTHY, journal).entries(1, ENTRIES);
+            // Entry 7 headed as a base entry: newer than the true base entry, so the start-up scan would prefer it.
+            Script falseHeader = new Script(falseBase, journal).entries(1, 6).lastGood();
+            falseHeader.add(Crafted.genuine(CapturedJournal.withHeader(falseHeader.entry(7).getFirst(),
+                    JournalContract.HEADER_PRE_CHECKSUM, JournalContract.hex(JournalContract.EMPTY_CHECKSUM))).as(Role.DETECTED));
+            falseHeader.entries(8, ENTRIES);
+            // The only base entry, a bit flipped among its pages.
+            Script damaged = new Script(damagedBase, journal);
+            Crafted base = Crafted.genuine(damaged.entry(1).getFirst());
+            damaged.add(base.withValue(flipBit(base.value(), base.value().length * 3 / 4)).as(Role.DETECTED))
+                    .entries(2, ENTRIES);
+            Map<Crafted, Long> offsets = produce(topic, interleave(List.of(healthy, falseHeader, damaged)));
+
+            Replica replica = Replica.start(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic,
+                    "replica.dir", dir.resolve("replica-bases").toString(), "replica.name", "bases-it"));
+            try {
+                assertThat(replica.await(HEALTHY, ENTRIES, Duration.ofSeconds(60))).isTrue();
+                long falseAt = offsets.get(falseHeader.find(Role.DETECTED));
+                assertThatThrownBy(() -> replica.await(falseBase, ENTRIES, Duration.ofSeconds(60)))
+                        .isInstanceOf(CorruptEntryException.class).hasMessageContaining(falseBase)
+                        .hasMessageContaining(topic + "-0@" + falseAt + ":")
+                        .hasMessageContaining("header ps.pre is '0000000000000000'");
+                ReplicaStatus falseStatus = replica.status().get(falseBase);
+                assertThat(falseStatus.position().lsn()).as("applied from the true base entry up to the false one").isEqualTo(6);
+                assertThat(falseStatus.position().offset()).isEqualTo(offsets.get(falseHeader.find(Role.LAST_GOOD)));
+
+                long damagedAt = offsets.get(damaged.find(Role.DETECTED));
+                assertThatThrownBy(() -> replica.await(damagedBase, 1, Duration.ofSeconds(60)))
+                        .hasMessageContaining(damagedBase).hasMessageContaining("no usable base entry")
+                        .hasMessageContaining(topic + "-0@" + damagedAt + " ");
+                ReplicaStatus damagedStatus = replica.status().get(damagedBase);
+                assertThat(damagedStatus.halted()).isTrue();
+                assertThat(damagedStatus.position().lsn()).isZero();
+                assertThat(replica.failure()).isNull();
+            } finally {
+                replica.close();
+            }
+        }
+    }
+
+    @Test
+    void aRecordWithoutAKeyStopsTheServiceNamingItsOffset() throws Exception {
+        String topic = "keyless-it";
+        createTopic(topic);
+        try (CapturedJournal journal = new CapturedJournal(dir.resolve("keyless-writer"), RECORD_MAX_BYTES)) {
+            write(journal, HEALTHY);
+            Script script = new Script(HEALTHY, journal).entries(1, 3).lastGood();
+            // A later entry of healthy.db without its key: routed by its value, it would be a gap.
+            script.add(Crafted.genuine(script.entry(12).getFirst()).withoutKey().as(Role.DETECTED)).entries(4, ENTRIES);
+            Map<Crafted, Long> offsets = produce(topic, script.records);
+
+            Replica replica = Replica.start(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic,
+                    "replica.dir", dir.resolve("replica-keyless").toString(), "replica.name", "keyless-it"));
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> replica.failure() != null);
+                assertThat(replica.failure()).isInstanceOf(CorruptEntryException.class)
+                        .hasMessageContaining(topic + "-0@" + offsets.get(script.find(Role.DETECTED)) + " has no key");
+                assertThat(replica.status().get(HEALTHY).position().lsn()).as("applied up to the record").isEqualTo(3);
+                assertThatThrownBy(() -> replica.await(HEALTHY, 4, Duration.ofSeconds(60))).isSameAs(replica.failure());
+            } finally {
+                replica.close();
+            }
         }
     }
 
@@ -536,8 +609,12 @@ class BadRecordsIT {
         return topic;
     }
 
-    /** Writes the records, in order, into the topic's single partition; returns each one's offset. */
     private static Map<Crafted, Long> produce(List<Crafted> records) throws Exception {
+        return produce(TOPIC, records);
+    }
+
+    /** Writes the records, in order, into the topic's single partition; returns each one's offset. */
+    private static Map<Crafted, Long> produce(String topic, List<Crafted> records) throws Exception {
         Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all");
         Map<Crafted, Long> offsets = new IdentityHashMap<>();
@@ -548,7 +625,7 @@ class BadRecordsIT {
                 RecordHeaders headers = new RecordHeaders();
                 record.headers().forEach(header -> headers.add(header.name(), header.value()));
                 byte[] key = record.dbId() == null ? null : record.dbId().getBytes(StandardCharsets.UTF_8);
-                sent.add(producer.send(new ProducerRecord<>(TOPIC, 0, key, record.value(), headers)));
+                sent.add(producer.send(new ProducerRecord<>(topic, 0, key, record.value(), headers)));
             }
             producer.flush();
             for (int i = 0; i < records.size(); i++) {
@@ -559,8 +636,12 @@ class BadRecordsIT {
     }
 
     private static void createTopic() throws Exception {
+        createTopic(TOPIC);
+    }
+
+    private static void createTopic(String topic) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get();
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
         }
     }
 }

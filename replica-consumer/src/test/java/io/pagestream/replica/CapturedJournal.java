@@ -25,6 +25,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -142,6 +143,27 @@ public final class CapturedJournal implements AutoCloseable {
         byte[] key = record.keyBytes();
         return new ConsumerRecord<>(topic, partition, offset, 0L, TimestampType.CREATE_TIME, key.length,
                 record.value().length, key, record.value(), headers, Optional.empty());
+    }
+
+    /** The record with header {@code name} set to {@code value} (a header saying something its body does not). */
+    public static JournalRecord withHeader(JournalRecord record, String name, String value) {
+        List<JournalRecord.Header> headers = new ArrayList<>(record.headers().stream()
+                .filter(header -> !header.name().equals(name)).toList());
+        headers.add(JournalRecord.Header.ascii(name, value));
+        return new JournalRecord(record.key(), record.value(), List.copyOf(headers));
+    }
+
+    /**
+     * The record with {@code count} bytes changed at seeded places in the second half of its value, where an entry
+     * carrying a few pages has its pages (a changed commit time, say, would be no damage any check can see).
+     */
+    public static JournalRecord damaged(JournalRecord record, SplittableRandom random, int count) {
+        byte[] value = record.value().clone();
+        for (int i = 0; i < count; i++) {
+            int at = value.length / 2 + random.nextInt(value.length - value.length / 2);
+            value[at] ^= (byte) (1 + random.nextInt(255));
+        }
+        return new JournalRecord(record.key(), value, record.headers());
     }
 
     public static String sha256(byte[] bytes) {

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Follows one database's entries in record order: reassembles fragments, skips what the replica already has,
- * halts on a gap or anything that does not verify, and stages consecutive entries into one atomic apply.
+ * halts on a gap or anything that does not verify, and stages consecutive entries into one atomic apply. A new
+ * replica starts at a base entry: the records before the one the start-up scan chose are skipped unread; from
+ * there on every record must decode and agree with its headers, and the first entry must be a base entry.
  */
 final class DatabaseReplica implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DatabaseReplica.class);
@@ -40,6 +42,9 @@ final class DatabaseReplica implements AutoCloseable {
     private ConsumerRecord<byte[], byte[]> current;
     /** Partition and offset of the first record a halted replica did not apply; null while it follows the journal. */
     private volatile long[] haltedAt;
+    /** Partition and offset of the base entry a new replica starts at; -1 when not chosen by a start-up scan. */
+    private int startPartition = -1;
+    private long startOffset = -1;
 
     DatabaseReplica(String dbId, Path path, Duration busyTimeout, int maxBatchPages, ReplicaListener listener) {
         this.dbId = dbId;
@@ -61,6 +66,18 @@ final class DatabaseReplica implements AutoCloseable {
             halt(new PagestreamException("replica of " + dbId + ": cannot open " + path + ": " + e, e));
         }
         publishStatus();
+    }
+
+    /** A new replica's base entry is at this record (the first fragment of a fragmented one). */
+    void startAt(int partition, long offset) {
+        startPartition = partition;
+        startOffset = offset;
+    }
+
+    /** A new replica that cannot start: halted before reading anything, holding its partition's offset there. */
+    void haltAtStart(PagestreamException e, int partition, long offset) {
+        halt(e);
+        haltedAt = new long[] {partition, offset};
     }
 
     boolean isStarted() {
@@ -87,24 +104,25 @@ final class DatabaseReplica implements AutoCloseable {
             if (record.partition() == staged.partition() && record.offset() <= staged.offset()) {
                 return;
             }
+        } else if (record.partition() == startPartition && record.offset() < startOffset) {
+            return; // before the base entry chosen at start-up: history this replica does not need
         }
         try {
             // The codec's errors name only the origin: name the database the record's key says it belongs to.
-            DecodedRecord decoded = JournalCodec.decode(record.value(), "replica of " + dbId + " at " + origin);
+            String where = "replica of " + dbId + " at " + origin;
+            DecodedRecord decoded = JournalCodec.decode(record.value(), where);
             if (!decoded.dbId().equals(dbId)) {
                 throw new CorruptEntryException(origin + ": record keyed " + dbId + " holds an entry of db " + decoded.dbId());
             }
+            HeaderAgreement.check(record, decoded, where);
             Optional<JournalEntry> complete = fragments.accept(decoded, origin);
             if (complete.isPresent()) {
+                if (decoded instanceof DecodedRecord.Fragment) {
+                    HeaderAgreement.checkChecksums(record, complete.get(), where);
+                }
                 accept(complete.get(), record.partition(), record.offset(), origin);
             }
         } catch (PagestreamException e) {
-            if (file == null) {
-                // Not started: the journal before this database's newest base entry is not this replica's concern.
-                fragments.reset();
-                log.debug("replica of {}: ignoring {} before its base entry: {}", dbId, origin, e.getMessage());
-                return;
-            }
             haltAfterApplyingStaged(e);
         } catch (RuntimeException e) {
             haltAfterApplyingStaged(new PagestreamException("replica of " + dbId + " at " + origin + ": " + e, e));
@@ -122,7 +140,8 @@ final class DatabaseReplica implements AutoCloseable {
     private void accept(JournalEntry entry, int partition, long offset, String origin) {
         if (file == null) {
             if (!entry.getBase()) {
-                return;
+                throw new PagestreamException("replica of " + dbId + " at " + origin + ": entry LSN " + entry.getLsn()
+                        + " is not a base entry, and a new replica starts at one");
             }
             open();
             if (file == null) {

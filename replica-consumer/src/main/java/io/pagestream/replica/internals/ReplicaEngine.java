@@ -3,6 +3,8 @@ package io.pagestream.replica.internals;
 import io.pagestream.replica.ReplicaListener;
 import io.pagestream.replica.ReplicaPosition;
 import io.pagestream.replica.ReplicaStatus;
+import io.pagestream.schemas.CorruptEntryException;
+import io.pagestream.schemas.PagestreamException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -96,14 +98,31 @@ public final class ReplicaEngine implements AutoCloseable {
         return database != null && (database.isStarted() || database.status().halted());
     }
 
-    /** Applies a poll's worth of records, in order. */
+    /** New replicas start at the base entries the start-up scan chose, or halt there when it found none usable. */
+    public void startNewReplicas(Map<String, StartOffsets.NewReplica> newReplicas) {
+        newReplicas.forEach((dbId, start) -> {
+            DatabaseReplica database = replica(dbId);
+            if (start.unusable() == null) {
+                database.startAt(start.partition(), start.offset());
+            } else {
+                database.haltAtStart(start.unusable(), start.partition(), start.offset());
+            }
+        });
+    }
+
+    /**
+     * Applies a poll's worth of records, in order.
+     *
+     * @throws CorruptEntryException at a record without a key: no database can be halted for it, so the service stops
+     *     there (after applying the entries before it), and a restart stops at it again
+     */
     public void process(Iterable<ConsumerRecord<byte[], byte[]>> records) {
         Set<DatabaseReplica> touched = new LinkedHashSet<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             if (record.key() == null) {
-                log.warn("ignoring {}-{}@{}: a journal record without a key (db id)", record.topic(), record.partition(),
-                        record.offset());
-                continue;
+                touched.forEach(DatabaseReplica::flush);
+                throw new CorruptEntryException("journal record " + record.topic() + "-" + record.partition() + "@"
+                        + record.offset() + " has no key (db id): not a Pagestream journal record; nothing from it on is applied");
             }
             String dbId = new String(record.key(), StandardCharsets.UTF_8);
             if (!follows(dbId)) {
@@ -131,6 +150,20 @@ public final class ReplicaEngine implements AutoCloseable {
             }
         }
         return offset;
+    }
+
+    /**
+     * Whether the database's replica has applied entries up to {@code lsn}.
+     *
+     * @throws PagestreamException why it halted, if it did
+     */
+    public boolean hasApplied(String dbId, long lsn) {
+        DatabaseReplica database = replicas.get(dbId);
+        ReplicaStatus status = database == null ? null : database.status();
+        if (status != null && status.halted()) {
+            throw status.error();
+        }
+        return status != null && status.position().lsn() >= lsn;
     }
 
     public Map<String, ReplicaStatus> status() {

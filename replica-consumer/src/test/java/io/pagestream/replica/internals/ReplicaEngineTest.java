@@ -200,10 +200,12 @@ class ReplicaEngineTest {
             }
             assertThat(sha256(replicaFile("all-at-once", db))).isEqualTo(journal.writerHash(db, 5));
 
-            // A replica that joins after LSN 1 ignores the entries before the next base entry and starts from it.
+            // A replica that joins after LSN 1 skips the entries before the base entry chosen for it and starts there.
             Feed lateFeed = new Feed();
             try (ReplicaEngine engine = engine("late", DEFAULT_BATCH_PAGES, ReplicaListener.NONE)) {
-                engine.process(lateFeed.of(flatten(entries.subList(1, 3))));
+                List<ConsumerRecord<byte[], byte[]>> before = lateFeed.of(flatten(entries.subList(1, 3)));
+                engine.startNewReplicas(Map.of(db, new StartOffsets.NewReplica(0, lateFeed.lastOffset() + 1, null)));
+                engine.process(before);
                 assertThat(engine.hasReplica(db)).as("no replica before a base entry").isFalse();
                 assertThat(Files.exists(replicaFile("late", db))).isFalse();
                 engine.process(lateFeed.of(flatten(entries.subList(3, 5))));
