@@ -4,8 +4,10 @@ import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.replica.Replica;
 import io.pagestream.replica.ReplicaConfig;
 import io.pagestream.replica.ReplicaStatus;
+import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.PagestreamVfs;
+import io.pagestream.vfs.WriterPosition;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -24,7 +26,6 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -59,15 +60,12 @@ final class DemoCommand implements Callable<Integer> {
         Path replicaDir = workDir.resolve("replica");
         Path replicaFile = replicaDir.resolve(DB_ID);
         out.printf("pagestream demo: %d transactions, seed %d, files in %s%n", transactions, workloadSeed, workDir);
-        AtomicLong writerLsn = new AtomicLong();
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(
                 EmbeddedKafkaBroker.Options.defaults().withDataDir(workDir.resolve("kafka")))) {
             out.printf("Kafka broker (in-process, KRaft) at %s%n", broker.bootstrapServers());
-            try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of(
+            try (PagestreamVfs vfs = PagestreamVfs.install(Map.of(
                             PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                            PagestreamConfig.JOURNAL_TOPIC_CONFIG, "pagestream.demo"))
-                    .commitObserver((dbId, lsn, image) -> writerLsn.set(lsn))
-                    .install();
+                            PagestreamConfig.JOURNAL_TOPIC_CONFIG, "pagestream.demo"));
                     Connection writer = DriverManager.getConnection(vfs.jdbcUrl(writerFile))) {
                 Replica replica = Replica.start(Map.of(
                         ReplicaConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
@@ -86,7 +84,7 @@ final class DemoCommand implements Callable<Integer> {
                             shop.randomTransaction();
                         }
                         if (status.due()) {
-                            status.show(txn, writerLsn.get(), replica.status().get(DB_ID), reader.orders());
+                            status.show(txn, writerLsn(vfs), replica.status().get(DB_ID), reader.orders());
                         }
                     }
                     if (!vfs.flush(Duration.ofMinutes(2))) {
@@ -94,15 +92,17 @@ final class DemoCommand implements Callable<Integer> {
                         out.println("Kafka did not acknowledge every entry within 2 minutes");
                         return 1;
                     }
+                    // Read-your-writes: wait until the replica has applied the writer's last commit.
+                    long lastLsn = writerLsn(vfs);
                     long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-                    while (lsnOf(replica.status().get(DB_ID)) < writerLsn.get() && System.nanoTime() < deadline
-                            && !halted(replica.status().get(DB_ID))) {
-                        if (status.due()) {
-                            status.show(transactions, writerLsn.get(), replica.status().get(DB_ID), reader.orders());
+                    try {
+                        while (!replica.await(DB_ID, lastLsn, Duration.ofMillis(200)) && System.nanoTime() < deadline) {
+                            status.show(transactions, lastLsn, replica.status().get(DB_ID), reader.orders());
                         }
-                        Thread.sleep(20);
+                    } catch (PagestreamException halted) {
+                        // reported below from the replica's status
                     }
-                    status.finish(transactions, writerLsn.get(), replica.status().get(DB_ID), reader.orders());
+                    status.finish(transactions, lastLsn, replica.status().get(DB_ID), reader.orders());
                     reader.close();
                     ReplicaStatus last = replica.status().get(DB_ID);
                     if (halted(last)) {
@@ -115,6 +115,10 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         return compare(writerFile, replicaFile);
+    }
+
+    private static long writerLsn(PagestreamVfs vfs) {
+        return vfs.position(DB_ID).map(WriterPosition::committedLsn).orElse(0L);
     }
 
     private static long lsnOf(ReplicaStatus status) {
