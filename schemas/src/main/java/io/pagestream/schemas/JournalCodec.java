@@ -77,7 +77,7 @@ public final class JournalCodec {
      * @throws CorruptEntryException naming the origin and the reason
      */
     public static DecodedRecord decode(byte[] value, String origin) {
-        long fingerprint = SingleObject.fingerprintOf(value, origin, "Pagestream journal record");
+        long fingerprint = SingleObject.fingerprintOf(value, origin, "journal record");
         if (fingerprint == ENTRY.fingerprint()) {
             JournalEntry entry = ENTRY.decodeBody(value, origin);
             validate(entry, origin);

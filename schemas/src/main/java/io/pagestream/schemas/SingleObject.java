@@ -51,7 +51,7 @@ final class SingleObject<T extends SpecificRecord> {
         }
         if (value[0] != JournalContract.MAGIC_0 || value[1] != JournalContract.MAGIC_1) {
             throw new CorruptEntryException(origin + ": wrong magic " + String.format("%02x %02x", value[0], value[1])
-                    + " (expected c3 01, Avro single-object encoding): not a " + what);
+                    + " (expected c3 01, Avro single-object encoding): not a Pagestream " + what);
         }
         return ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     }
