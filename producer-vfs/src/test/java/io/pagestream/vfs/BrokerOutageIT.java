@@ -3,6 +3,7 @@ package io.pagestream.vfs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.RestartableBrokers;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,27 +31,15 @@ class BrokerOutageIT {
     @TempDir
     Path dir;
 
-    /** Every broker a test started: stopped even when it fails, before its data directory is deleted. */
-    private final List<EmbeddedKafkaBroker> brokers = new java.util.ArrayList<>();
-
-    @org.junit.jupiter.api.AfterEach
-    void stopBrokers() {
-        brokers.forEach(EmbeddedKafkaBroker::close);
-    }
-
-    private EmbeddedKafkaBroker startBroker(Path data, int port) {
-        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults().withDataDir(data);
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(port == 0 ? options : options.withPort(port));
-        brokers.add(broker);
-        return broker;
-    }
+    @RegisterExtension
+    final RestartableBrokers brokers = new RestartableBrokers();
 
     @Test
     @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
     void theWriterKeepsCommittingWhileTheBrokerIsDownAndEveryEntryArrivesOnceAfterwards() throws Exception {
         long outageSeconds = Long.getLong("pagestream.outage.seconds", 30);
         Path brokerData = dir.resolve("kafka");
-        EmbeddedKafkaBroker broker = startBroker(brokerData, 0);
+        EmbeddedKafkaBroker broker = brokers.start(brokerData, 0);
         int port = broker.port();
         String topic = "outage-it";
         Path db = dir.resolve("outage.db");
@@ -82,7 +72,7 @@ class BrokerOutageIT {
             long outageStart = System.nanoTime();
             Thread.sleep(outageSeconds * 1_000);
             long duringOutage = commits.get() - beforeOutage;
-            broker = startBroker(brokerData, port);
+            broker = brokers.start(brokerData, port);
             System.out.printf("BrokerOutageIT: broker down %d s, %d commits before, %d during the outage%n",
                     Duration.ofNanos(System.nanoTime() - outageStart).toSeconds(), beforeOutage, duringOutage);
             assertThat(duringOutage).as("commits while the broker was down").isGreaterThan(outageSeconds * 20);
@@ -109,7 +99,7 @@ class BrokerOutageIT {
     @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
     void aFullOutboxMakesCommitsWaitThenFailWhileTheBrokerIsDownAndLosesNothing() throws Exception {
         Path brokerData = dir.resolve("kafka-full");
-        EmbeddedKafkaBroker broker = startBroker(brokerData, 0);
+        EmbeddedKafkaBroker broker = brokers.start(brokerData, 0);
         int port = broker.port();
         String topic = "outbox-full-it";
         Path db = dir.resolve("full.db");
@@ -144,7 +134,7 @@ class BrokerOutageIT {
             assertThat(vfs.lastCommitRefusal("full.db")).get().asString().contains("db full.db: the outbox is full")
                     .contains("still full after outbox.full.timeout.ms 500");
             assertThat(waited).as("it waited outbox.full.timeout.ms first").isGreaterThanOrEqualTo(500);
-            broker = startBroker(brokerData, port);
+            broker = brokers.start(brokerData, port);
             assertThat(vfs.flush(Duration.ofMinutes(2))).as("the outbox drained").isTrue();
             for (int id = 1_000; id < 1_020; id++) {
                 insert(c, id);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.RestartableBrokers;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,12 +13,11 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,25 +29,14 @@ class UnreadableOutboxAtRestartIT {
     @TempDir
     Path dir;
 
-    private final List<EmbeddedKafkaBroker> brokers = new ArrayList<>();
-
-    @AfterEach
-    void stopBrokers() {
-        brokers.forEach(EmbeddedKafkaBroker::close);
-    }
-
-    private EmbeddedKafkaBroker startBroker(Path data, int port) {
-        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults().withDataDir(data);
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(port == 0 ? options : options.withPort(port));
-        brokers.add(broker);
-        return broker;
-    }
+    @RegisterExtension
+    final RestartableBrokers brokers = new RestartableBrokers();
 
     @Test
     @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
     void aCommitAfterARestartWithAnUnreadableOutboxIsRefusedUntilTheOutboxReadsAgain() throws Exception {
         Path brokerData = dir.resolve("kafka");
-        EmbeddedKafkaBroker broker = startBroker(brokerData, 0);
+        EmbeddedKafkaBroker broker = brokers.start(brokerData, 0);
         int port = broker.port();
         Path db = dir.resolve("restart.db");
         Map<String, String> settings = Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic",
@@ -68,7 +57,7 @@ class UnreadableOutboxAtRestartIT {
         Path segment = OutboxDamage.onlySegment(db);
         byte[] intact = Files.readAllBytes(segment);
         Files.write(segment, OutboxDamage.withPayloadByteFlipped(intact, 3));
-        broker = startBroker(brokerData, port);
+        broker = brokers.start(brokerData, port);
 
         try (PagestreamVfs vfs = PagestreamVfs.install(settings);
                 Connection c = DriverManager.getConnection(vfs.jdbcUrl(db));

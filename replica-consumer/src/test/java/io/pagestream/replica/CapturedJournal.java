@@ -77,6 +77,17 @@ public final class CapturedJournal implements AutoCloseable {
     }
 
     /** Runs each statement on its own (autocommit: each writing statement is one transaction, one entry). */
+    /** LSN 1 (a base entry) to 4 of {@code dbId}, one record each: a table created, then three rows inserted. */
+    public static List<JournalRecord> fourEntries(Path directory, String dbId) throws SQLException {
+        try (CapturedJournal journal = new CapturedJournal(directory, 1 << 20)) {
+            try (Connection c = journal.connect(dbId)) {
+                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t(v) VALUES ('a')",
+                        "INSERT INTO t(v) VALUES ('b')", "INSERT INTO t(v) VALUES ('c')");
+            }
+            return journal.recordsByEntry(dbId).stream().map(List::getFirst).toList();
+        }
+    }
+
     public static void exec(Connection connection, String... sqls) throws SQLException {
         for (String sql : sqls) {
             try (Statement statement = connection.createStatement()) {

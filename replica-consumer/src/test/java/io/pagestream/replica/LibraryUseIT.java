@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.broker.RestartableBrokers;
 import io.pagestream.schemas.DecodedRecord;
 import io.pagestream.schemas.FragmentAssembler;
 import io.pagestream.schemas.JournalCodec;
@@ -29,9 +30,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,17 +47,13 @@ class LibraryUseIT {
     @TempDir
     Path dir;
 
-    private final List<EmbeddedKafkaBroker> brokers = new ArrayList<>();
-
-    @AfterEach
-    void stopBrokers() {
-        brokers.forEach(EmbeddedKafkaBroker::close);
-    }
+    @RegisterExtension
+    final RestartableBrokers brokers = new RestartableBrokers();
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void aWriterRestartedAfterAnOutagePublishesItsWholeOutboxAndANewReplicaEndsIdentical() throws Exception {
-        EmbeddedKafkaBroker broker = startBroker(0);
+        EmbeddedKafkaBroker broker = brokers.start(dir.resolve("kafka"), 0);
         Path db = Files.createDirectories(dir.resolve("writer")).resolve(DB_ID);
 
         Application before = Application.start(broker.bootstrapServers(), db, "before-outage", dir);
@@ -66,7 +63,7 @@ class LibraryUseIT {
         before.awaitLine("committed");
         assertThat(before.exitCode()).as(before.describe()).isZero();
 
-        broker = startBroker(broker.port());
+        broker = brokers.start(dir.resolve("kafka"), broker.port());
         Application after = Application.start(broker.bootstrapServers(), db, "after-outage", dir);
         after.awaitLine("flushed true failed 0");
         assertThat(after.exitCode()).as(after.describe()).isZero();
@@ -85,13 +82,6 @@ class LibraryUseIT {
             });
             assertThat(sha256(replica.status().get(DB_ID).file())).isEqualTo(sha256(db));
         }
-    }
-
-    private EmbeddedKafkaBroker startBroker(int port) {
-        EmbeddedKafkaBroker.Options options = EmbeddedKafkaBroker.Options.defaults().withDataDir(dir.resolve("kafka"));
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(port == 0 ? options : options.withPort(port));
-        brokers.add(broker);
-        return broker;
     }
 
     /** Every entry of the journal topic, in order, read as a replica reads it (read_committed). */

@@ -1,13 +1,11 @@
 package io.pagestream.replica.internals;
 
-import static io.pagestream.replica.CapturedJournal.exec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pagestream.replica.CapturedJournal;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.JournalRecord;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -43,13 +41,7 @@ class StartOffsetsTest {
 
     @BeforeEach
     void writeJournal() throws Exception {
-        try (CapturedJournal journal = new CapturedJournal(dir.resolve("writer"), 1 << 20)) {
-            try (Connection c = journal.connect(DB)) {
-                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t(v) VALUES ('a')",
-                        "INSERT INTO t(v) VALUES ('b')", "INSERT INTO t(v) VALUES ('c')");
-            }
-            entries = journal.recordsByEntry(DB).stream().map(List::getFirst).toList();
-        }
+        entries = CapturedJournal.fourEntries(dir.resolve("writer"), DB);
     }
 
     /** Scans a one-partition topic holding the records at offsets 0, 1, 2… for a new replica of {@link #DB}. */

@@ -1,6 +1,5 @@
 package io.pagestream.replica.internals;
 
-import static io.pagestream.replica.CapturedJournal.exec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,7 +11,6 @@ import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.PagestreamException;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,13 +46,7 @@ class UntrustedRecordsTest {
 
     @BeforeEach
     void writeJournal() throws Exception {
-        try (CapturedJournal journal = new CapturedJournal(dir.resolve("writer"), 1 << 20)) {
-            try (Connection c = journal.connect(DB)) {
-                exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t(v) VALUES ('a')",
-                        "INSERT INTO t(v) VALUES ('b')", "INSERT INTO t(v) VALUES ('c')");
-            }
-            entries = journal.recordsByEntry(DB).stream().map(List::getFirst).toList();
-        }
+        entries = CapturedJournal.fourEntries(dir.resolve("writer"), DB);
         assertThat(entries).hasSize(4);
     }
 
