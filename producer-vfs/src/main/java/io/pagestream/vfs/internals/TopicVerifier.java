@@ -21,8 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the journal topic when missing and refuses settings that would lose journal data: until a
- * compactor exists the topic is every database's history, so nothing may expire or be compacted away.
+ * Creates the journal topic when missing and refuses settings that would lose journal data: only the compactor trims
+ * the journal, below what its restore points still need; expiry by age or size, or compaction, would not know that.
  */
 public final class TopicVerifier {
     private static final Logger log = LoggerFactory.getLogger(TopicVerifier.class);
@@ -57,7 +57,7 @@ public final class TopicVerifier {
             List<String> problems = problems(config, recordMaxBytes);
             if (!problems.isEmpty()) {
                 throw new PagestreamConfigException("journal topic '" + topic + "' would lose data: " + String.join("; ", problems)
-                        + ". Until compaction exists the topic is the databases' history.");
+                        + ". Only the compactor trims the journal, below what its restore points still need.");
             }
         } catch (ExecutionException e) {
             throw new RetriablePagestreamException("cannot check journal topic '" + topic + "': " + e.getCause(), e.getCause());
