@@ -10,6 +10,7 @@ import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.RetriablePagestreamException;
 import io.pagestream.schemas.avro.RestorePoint;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -91,7 +92,7 @@ public final class Restore implements AutoCloseable {
                     result.commitTime(), result.output(), result.snapshotId().map(id -> "snapshot " + id)
                             .orElse("a base entry"), result.entriesApplied());
             return result;
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new PagestreamException("db " + dbId + ": cannot write the restore to " + output + ": " + e, e);
         } catch (KafkaException e) {
             throw kafkaFailure(dbId, e);
