@@ -1,8 +1,8 @@
 package io.pagestream.replica.internals;
 
-import io.pagestream.schemas.DecodedRecord;
 import io.pagestream.schemas.FragmentAssembler;
 import io.pagestream.schemas.JournalCodec;
+import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.avro.JournalEntry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,12 +12,17 @@ import java.util.List;
 import java.util.Optional;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One database's entries in its journal partition as they are in Kafka now: LSN, base flag, commit time,
- * post-checksum and record offsets, without their pages. What a restore can reach, and where it is.
+ * post-checksum and record offsets, without their pages. What a restore can reach, and where it is. A record that
+ * cannot be decoded is logged and left out here; a restore that has to replay it fails there, naming it.
  */
 public final class JournalIndex {
+    private static final Logger log = LoggerFactory.getLogger(JournalIndex.class);
+
     /** One entry; a fragmented entry spans {@code firstOffset..lastOffset}. */
     public record Entry(long lsn, boolean base, long commitTimeMillis, long postChecksum, long firstOffset,
             long lastOffset) {}
@@ -39,9 +44,6 @@ public final class JournalIndex {
 
     /**
      * Reads the database's partition from its beginning to its current end.
-     *
-     * @throws io.pagestream.schemas.CorruptEntryException naming the record's topic-partition@offset when a record of
-     *     this database cannot be decoded
      */
     public static JournalIndex scan(PartitionReader reader, TopicPartition partition, String dbId) throws IOException {
         byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
@@ -54,11 +56,18 @@ public final class JournalIndex {
                 return true;
             }
             String origin = PartitionReader.origin(record) + " (db " + dbId + ")";
-            DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
             if (!fragments.isIncomplete()) {
                 firstOffset[0] = record.offset();
             }
-            Optional<JournalEntry> entry = fragments.accept(decoded, origin);
+            Optional<JournalEntry> entry;
+            try {
+                entry = fragments.accept(JournalCodec.decode(record.value(), origin), origin);
+            } catch (PagestreamException e) {
+                log.warn("db {}: journal record {} is unreadable; restores up to entries before it still work: {}", dbId,
+                        origin, e.getMessage());
+                fragments.reset();
+                return true;
+            }
             entry.ifPresent(e -> entries.add(new Entry(e.getLsn(), e.getBase(), e.getCommitTimeMillis(), e.getPostChecksum(),
                     firstOffset[0], record.offset())));
             return true;
