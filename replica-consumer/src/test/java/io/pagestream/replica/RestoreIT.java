@@ -154,6 +154,8 @@ class RestoreIT {
             assertThat(vfs.flush(Duration.ofSeconds(60))).isTrue();
         }
         journal = readJournal();
+        assertThat(journal.get("beta.db")).as("beta changed its page size").extracting(p -> p.entry().getPageSize())
+                .contains(1024, 4096);
     }
 
     @AfterAll
@@ -222,10 +224,17 @@ class RestoreIT {
                             .isEqualTo(shaByLsn.get(dbId).get(lsn));
                     Files.delete(output);
                 }
+                List<RestoreProgress> reports = new ArrayList<>();
                 RestoreResult latest = restore.restore(dbId, RestoreTarget.latest(), dir.resolve(dbId + "-latest"), false,
-                        progress -> {});
+                        reports::add);
                 assertThat(latest.lsn()).isEqualTo(last);
                 assertThat(latest.snapshotId()).contains(catalog.get(dbId).getLast().getSnapshotId());
+                assertThat(latest.entriesApplied()).isEqualTo(3);
+                assertThat(reports).filteredOn(r -> r.stage() == RestoreProgress.Stage.DOWNLOAD).last()
+                        .satisfies(r -> assertThat(r.done()).isEqualTo(r.total()).isEqualTo(
+                                catalog.get(dbId).getLast().getPageCount() * catalog.get(dbId).getLast().getPageSize()));
+                assertThat(reports).filteredOn(r -> r.stage() == RestoreProgress.Stage.REPLAY).hasSize(3);
+                assertThat(reports.getLast().stage()).isEqualTo(RestoreProgress.Stage.VERIFY);
             }
         }
         assertThat(Files.list(dir.resolve("lsn"))).as("no temporary file left").isEmpty();
