@@ -45,8 +45,8 @@ public final class JournalReplay {
             long checksum, long targetLsn) throws IOException {
         byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
         FragmentAssembler fragments = new FragmentAssembler();
+        Applied applied = new Applied(afterLsn, checksum);
         long total = lastOffset - fromOffset + 1;
-        long[] state = {afterLsn, checksum, 0, 0, 0}; // lsn, checksum, entries, bytes, pages
         reader.read(partition, fromOffset, lastOffset + 1, record -> {
             if (!Arrays.equals(record.key(), key) || record.value() == null) {
                 return true;
@@ -58,28 +58,42 @@ public final class JournalReplay {
             }
             JournalEntry entry = decoded.get();
             // A later base entry replaces the database, whatever came before it.
-            if (!entry.getBase() && entry.getLsn() != state[0] + 1) {
+            if (!entry.getBase() && entry.getLsn() != applied.lsn + 1) {
                 throw new PositionMismatchException("db " + dbId + ": journal record " + origin
-                        + " does not continue the restored database (a gap in the journal)", state[0] + 1, entry.getLsn());
+                        + " does not continue the restored database (a gap in the journal)", applied.lsn + 1, entry.getLsn());
             }
             try {
-                state[1] = JournalApplier.apply(entry, file, state[1]);
+                applied.checksum = JournalApplier.apply(entry, file, applied.checksum);
             } catch (ChecksumMismatchException e) {
                 throw new ChecksumMismatchException("db " + dbId + ": entry LSN " + entry.getLsn() + " at " + origin
                         + " does not apply to the restored database", e.expected(), e.actual());
             }
-            state[0] = entry.getLsn();
-            state[2]++;
-            state[3] += record.value().length;
-            state[4] += entry.getDeltas().size();
+            applied.lsn = entry.getLsn();
+            applied.entries++;
+            applied.bytes += record.value().length;
+            applied.pages += entry.getDeltas().size();
             progress.accept(new RestoreProgress(RestoreProgress.Stage.REPLAY, record.offset() - fromOffset + 1, total,
-                    state[3], state[4]));
+                    applied.bytes, applied.pages));
             return entry.getLsn() < targetLsn;
         });
-        if (state[0] != targetLsn) {
+        if (applied.lsn != targetLsn) {
             throw new PositionMismatchException("db " + dbId + ": the journal in " + partition + " up to offset "
-                    + lastOffset + " ends before the target", targetLsn, state[0]);
+                    + lastOffset + " ends before the target", targetLsn, applied.lsn);
         }
-        return new Outcome(state[0], state[1], state[2]);
+        return new Outcome(applied.lsn, applied.checksum, applied.entries);
+    }
+
+    /** What the replay has applied so far. */
+    private static final class Applied {
+        long lsn;
+        long checksum;
+        long entries;
+        long bytes;
+        long pages;
+
+        Applied(long lsn, long checksum) {
+            this.lsn = lsn;
+            this.checksum = checksum;
+        }
     }
 }

@@ -49,7 +49,7 @@ public final class SnapshotDownload {
         String keyPrefix = dbId + "/" + point.getSnapshotId() + "/";
         long totalBytes = point.getPageCount() * point.getPageSize();
         BitSet arrived = new BitSet(point.getChunkCount());
-        long[] written = {0, 0};
+        long[] written = {0, 0}; // bytes, pages: updated inside the record handler
         long end = Math.min(point.getLastChunkOffset() + 1, reader.endOffset(partition));
         reader.read(partition, point.getFirstChunkOffset(), end, record -> {
             if (record.key() == null || !new String(record.key(), StandardCharsets.UTF_8).startsWith(keyPrefix)) {
