@@ -8,7 +8,6 @@ import io.pagestream.replica.internals.SnapshotUpload;
 import io.pagestream.schemas.DecodedRecord;
 import io.pagestream.schemas.FragmentAssembler;
 import io.pagestream.schemas.JournalCodec;
-import io.pagestream.schemas.PageChecksum;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.SnapshotCodec;
 import io.pagestream.schemas.SnapshotContract;

@@ -1,6 +1,5 @@
 package io.pagestream.replica.internals;
 
-import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.RetriablePagestreamException;
 import java.io.IOException;
 import java.time.Duration;
@@ -69,9 +68,5 @@ public final class PartitionReader {
     /** Origin of a record in error messages: {@code topic-partition@offset}. */
     public static String origin(ConsumerRecord<?, ?> record) {
         return record.topic() + "-" + record.partition() + "@" + record.offset();
-    }
-
-    static PagestreamException topicMissing(String what, String topic) {
-        return new PagestreamException(what + " topic '" + topic + "' does not exist");
     }
 }
