@@ -1,10 +1,13 @@
 package io.pagestream.replica;
 
+import io.pagestream.replica.internals.PartitionReader;
 import io.pagestream.replica.internals.ReplicaEngine;
+import io.pagestream.replica.internals.SnapshotBootstrap;
 import io.pagestream.replica.internals.StartOffsets;
 import io.pagestream.schemas.PagestreamConfigException;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.RetriablePagestreamException;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -96,6 +99,8 @@ public final class Replica implements AutoCloseable {
         settings.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
         // A fetch parked at the broker waiting for data delays the first fetch after a seek (start-up) by this much.
         settings.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
+        // Looking for the catalog must not create it where the broker creates topics on first use.
+        settings.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         settings.putAll(config.consumerOverrides());
         // Not overridable: the replica chooses its own positions, and never reads an aborted transaction.
         settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -110,6 +115,10 @@ public final class Replica implements AutoCloseable {
 
     private void run() {
         try {
+            // A new replica starts from its database's newest snapshot when the compactor took one: it then reads only
+            // the journal after it.
+            SnapshotBootstrap.install(new PartitionReader(consumer, config.startupTimeout()), config.topic(),
+                    config.directory(), engine::follows);
             Map<String, ReplicaPosition> existing = engine.openExisting();
             List<TopicPartition> partitions = partitions();
             consumer.assign(partitions);
@@ -137,7 +146,7 @@ public final class Replica implements AutoCloseable {
         } catch (PagestreamException e) {
             failure = e;
             log.error("replica {} stopped: {}", config.name(), e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             failure = new PagestreamException("replica " + config.name() + " stopped: " + e, e);
             log.error("replica {} stopped", config.name(), e);
         } finally {

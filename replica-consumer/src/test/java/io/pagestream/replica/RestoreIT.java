@@ -37,6 +37,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -326,6 +327,39 @@ class RestoreIT {
                             "falling back to snapshot " + catalog.get(dbId).getLast().getSnapshotId());
         }
         assertThat(sha256(Files.readAllBytes(output))).isEqualTo(shaByLsn.get(dbId).get(lsn));
+    }
+
+    /**
+     * After the damaged snapshot of order 7 is the newest of one database: with the journal trimmed below the newest
+     * good snapshots, a new replica can only start from them, and ends equal to the writer.
+     */
+    @Test
+    @Order(8)
+    void aNewReplicaStartsFromTheNewestUsableSnapshotAndReadsOnlyTheJournalAfterIt() throws Exception {
+        Map<TopicPartition, RecordsToDelete> trim = new LinkedHashMap<>();
+        for (String dbId : DBS) {
+            RestorePoint newest = catalog.get(dbId).getLast();
+            trim.merge(new TopicPartition(TOPIC, newest.getJournalPartition()),
+                    RecordsToDelete.beforeOffset(newest.getJournalOffset() + 1),
+                    (a, b) -> RecordsToDelete.beforeOffset(Math.min(a.beforeOffset(), b.beforeOffset())));
+        }
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+            admin.deleteRecords(trim).all().get();
+        }
+        Map<String, Object> settings = new LinkedHashMap<>(settings());
+        settings.put("replica.dir", dir.resolve("bootstrapped").toString());
+        settings.put("replica.dbs", String.join(",", DBS));
+        try (Replica replica = Replica.start(settings)) {
+            for (String dbId : DBS) {
+                long last = journal.get(dbId).getLast().entry().getLsn();
+                assertThat(replica.await(dbId, last, Duration.ofSeconds(60))).as("seed %d: %s", seed, dbId).isTrue();
+                ReplicaStatus status = replica.status().get(dbId);
+                assertThat(status.appliedEntries()).as("only the entries after the snapshot")
+                        .isEqualTo(last - catalog.get(dbId).getLast().getLsn());
+                assertThat(sha256(Files.readAllBytes(status.file()))).as("seed %d: %s", seed, dbId)
+                        .isEqualTo(shaByLsn.get(dbId).get(last));
+            }
+        }
     }
 
     private void assertRestores(Restore restore, String dbId, RestoreTarget target, long expectedLsn) throws Exception {
