@@ -362,6 +362,40 @@ class RestoreIT {
         }
     }
 
+    /** A restore opened through the VFS under a new db id is a new database: its first commit publishes a base entry. */
+    @Test
+    @Order(9)
+    void aRestoredDatabaseOpenedUnderANewIdBranchesIntoItsOwnHistory() throws Exception {
+        String dbId = DBS.getFirst();
+        long lsn = journal.get(dbId).getLast().entry().getLsn() - 1; // reachable after order 8 trimmed the journal
+        Path branch = dir.resolve("branch").resolve("alpha-at-" + lsn + ".db");
+        Files.createDirectories(branch.getParent());
+        try (Restore restore = Restore.open(settings())) {
+            restore.restore(dbId, RestoreTarget.lsn(lsn), branch, false, p -> {});
+        }
+        try (PagestreamVfs vfs = PagestreamVfs.install(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                        "journal.topic", TOPIC, "vfs.name", "restore-it-branch"));
+                Connection c = DriverManager.getConnection(vfs.jdbcUrl(branch, "alpha-branch"));
+                Statement s = c.createStatement()) {
+            s.execute("insert into markers(token) values ('on the branch')");
+            assertThat(vfs.flush(Duration.ofSeconds(60))).isTrue();
+        }
+        List<Published> branchJournal = readJournal().get("alpha-branch");
+        assertThat(branchJournal).extracting(p -> p.entry().getLsn()).containsExactly(1L);
+        assertThat(branchJournal.getFirst().entry().getBase()).isTrue();
+        assertThat(readJournal().get(dbId).getLast().entry().getLsn()).as("the original goes on unchanged")
+                .isEqualTo(journal.get(dbId).getLast().entry().getLsn());
+
+        Map<String, Object> settings = new LinkedHashMap<>(settings());
+        settings.put("replica.dir", dir.resolve("branch-replica").toString());
+        settings.put("replica.dbs", "alpha-branch");
+        try (Replica replica = Replica.start(settings)) {
+            assertThat(replica.await("alpha-branch", 1, Duration.ofSeconds(60))).isTrue();
+            assertThat(sha256(Files.readAllBytes(replica.status().get("alpha-branch").file())))
+                    .isEqualTo(sha256(Files.readAllBytes(branch)));
+        }
+    }
+
     private void assertRestores(Restore restore, String dbId, RestoreTarget target, long expectedLsn) throws Exception {
         Path output = dir.resolve("targets").resolve(dbId + "-" + System.nanoTime());
         RestoreResult result = restore.restore(dbId, target, output, false, progress -> {});
