@@ -49,7 +49,8 @@ public final class Compactor implements AutoCloseable {
         this.board = new StatusBoard(listener);
         this.snapshotProducer = createProducer(config);
         try {
-            this.streams = new KafkaStreams(CompactorTopology.build(config, board, snapshotProducer, snapshotPartitions),
+            this.streams = new KafkaStreams(CompactorTopology.build(config, board, snapshotProducer, snapshotPartitions,
+                    journalConsumerSettings(config)),
                     streamsProperties(config));
         } catch (KafkaException e) {
             snapshotProducer.close();
@@ -123,6 +124,19 @@ public final class Compactor implements AutoCloseable {
         properties.keySet().retainAll(AdminClientConfig.configNames());
         properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(CompactorConfig.BOOTSTRAP_SERVERS_CONFIG));
         return properties;
+    }
+
+    /** The settings Streams' consumers get, for the plain consumer a resumed task may read the journal with. */
+    private static Map<String, Object> journalConsumerSettings(CompactorConfig config) {
+        Map<String, Object> settings = new HashMap<>(config.streamsOverrides());
+        settings.keySet().retainAll(ConsumerConfig.configNames());
+        settings.putAll(config.originalsWithPrefix(CompactorConfig.STREAMS_PREFIX + StreamsConfig.CONSUMER_PREFIX));
+        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(CompactorConfig.BOOTSTRAP_SERVERS_CONFIG));
+        settings.put(ConsumerConfig.CLIENT_ID_CONFIG, config.applicationId() + "-journal-reader");
+        settings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        settings.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return settings;
     }
 
     private static Producer<byte[], byte[]> createProducer(CompactorConfig config) {

@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -78,6 +79,40 @@ final class SnapshotReader implements AutoCloseable {
         assertThat(nextPgno - 1).as(what + ": pages covered").isEqualTo(point.getPageCount());
         assertThat(checksum).as(what + ": checksum").isEqualTo(point.getChecksum());
         return pages.toByteArray();
+    }
+
+    /**
+     * Checks every catalog record of a database: each restore point it names rebuilds exactly the writer's file at its
+     * LSN, and each record's restore points are in LSN order (the codec refuses anything else) and end after the
+     * previous record's.
+     *
+     * @return the LSNs of the snapshots rebuilt
+     */
+    List<Long> verifyCatalog(String dbId, SeededWriters writers, long seed) {
+        List<Listed> listed = catalog(dbId);
+        assertThat(listed).as("seed %d: catalog of %s", seed, dbId).isNotEmpty();
+        Map<String, Long> rebuilt = new HashMap<>();
+        long newest = 0;
+        for (Listed record : listed) {
+            List<RestorePoint> points = record.entry().getRestorePoints();
+            assertThat(points.getLast().getLsn()).as("seed %d: catalog of %s at %d", seed, dbId, record.offset())
+                    .isGreaterThan(newest);
+            newest = points.getLast().getLsn();
+            for (RestorePoint point : points) {
+                if (rebuilt.putIfAbsent(point.getSnapshotId(), point.getLsn()) == null) {
+                    assertThat(SeededWriters.sha256(rebuild(dbId, point)))
+                            .as("seed %d: %s at LSN %d from snapshot %s", seed, dbId, point.getLsn(), point.getSnapshotId())
+                            .isEqualTo(writers.image(dbId, point.getLsn()));
+                }
+            }
+        }
+        return rebuilt.values().stream().sorted().toList();
+    }
+
+    /** Restore points of the database's newest catalog record. */
+    int restorePoints(String dbId) {
+        List<Listed> listed = catalog(dbId);
+        return listed.isEmpty() ? 0 : listed.getLast().entry().getRestorePoints().size();
     }
 
     private List<ConsumerRecord<byte[], byte[]>> readAll(TopicPartition partition, long from, long to) {

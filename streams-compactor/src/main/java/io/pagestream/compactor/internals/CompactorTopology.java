@@ -3,6 +3,7 @@ package io.pagestream.compactor.internals;
 import io.pagestream.compactor.CompactorConfig;
 import io.pagestream.schemas.SnapshotContract;
 import java.nio.file.Path;
+import java.util.Map;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -14,6 +15,7 @@ import org.apache.kafka.streams.state.Stores;
 /** The compactor's topology: journal topic → apply and snapshot (replica store, catalog store) → catalog topic. */
 public final class CompactorTopology {
     static final String CATALOG_STORE = "pagestream-catalog";
+    static final String PENDING_STORE = "pagestream-pending-entries";
     private static final String SOURCE = "journal";
     private static final String PROCESSOR = "apply-and-snapshot";
     private static final String SINK = "catalog";
@@ -23,9 +25,11 @@ public final class CompactorTopology {
     /**
      * @param snapshotProducer the plain (non-transactional) producer chunks are sent with, shared by the tasks
      * @param snapshotPartitions partitions of the snapshots topic
+     * @param journalConsumerSettings settings of the plain consumer a resumed task reads split entries back with
      */
     public static Topology build(CompactorConfig config, StatusBoard board, Producer<byte[], byte[]> snapshotProducer,
-            int snapshotPartitions) {
+            int snapshotPartitions, Map<String, Object> journalConsumerSettings) {
+        JournalReader journalReader = new JournalReader(journalConsumerSettings);
         Path replicasDir = replicasDir(config);
         Path copiesDir = copiesDir(config);
         String journal = config.journalTopic();
@@ -36,10 +40,12 @@ public final class CompactorTopology {
         topology.addSource(AutoOffsetReset.earliest(), SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), journal);
         topology.addProcessor(PROCESSOR, () -> new JournalProcessor(config.checkInterval(), cadence, history, board,
                 () -> new SnapshotTaker(snapshotProducer, SnapshotContract.snapshotsTopic(journal), snapshotPartitions,
-                        copiesDir, config.chunkBytes(), config.bytesPerPunctuation())), SOURCE);
+                        copiesDir, config.chunkBytes(), config.bytesPerPunctuation()), journalReader), SOURCE);
         topology.addStateStore(new ReplicaStoreBuilder(replicasDir, board), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(CATALOG_STORE), Serdes.String(),
                 Serdes.ByteArray()), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PENDING_STORE), Serdes.String(),
+                Serdes.Long()), PROCESSOR);
         topology.addSink(SINK, SnapshotContract.catalogTopic(journal), new ByteArraySerializer(), new ByteArraySerializer(),
                 PROCESSOR);
         return topology;

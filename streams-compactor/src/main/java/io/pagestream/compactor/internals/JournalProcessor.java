@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -37,11 +38,15 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
     private final CatalogHistory history;
     private final StatusBoard board;
     private final SnapshotTakerFactory takers;
+    private final JournalReader journalReader;
     /** Journal bytes each database got since its newest snapshot was started (counted from this task's start). */
     private final Map<String, Long> journalBytes = new HashMap<>();
     private ProcessorContext<byte[], byte[]> context;
     private ReplicaStore replicas;
     private KeyValueStore<String, byte[]> catalog;
+    private PendingEntries pending;
+    /** Whether the first record since the task started was handled. */
+    private boolean resumed;
     private SnapshotTaker taker;
 
     /** Creates the task's snapshot taker once the task is known. */
@@ -50,12 +55,13 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
     }
 
     JournalProcessor(Duration checkInterval, SnapshotCadence cadence, CatalogHistory history, StatusBoard board,
-            SnapshotTakerFactory takers) {
+            SnapshotTakerFactory takers, JournalReader journalReader) {
         this.checkInterval = checkInterval;
         this.cadence = cadence;
         this.history = history;
         this.board = board;
         this.takers = takers;
+        this.journalReader = journalReader;
     }
 
     @Override
@@ -63,6 +69,7 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
         this.context = context;
         this.replicas = context.getStateStore(ReplicaStore.NAME);
         this.catalog = context.getStateStore(CompactorTopology.CATALOG_STORE);
+        this.pending = new PendingEntries(context.getStateStore(CompactorTopology.PENDING_STORE));
         this.taker = takers.create();
         try (KeyValueIterator<String, byte[]> entries = catalog.all()) {
             entries.forEachRemaining(entry -> newest(entry).ifPresent(point -> board.restorePointListed(entry.key, point)));
@@ -79,12 +86,29 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
                     origin.partition(), origin.offset());
             return;
         }
+        if (!resumed) {
+            resumed = true;
+            catchUp(origin);
+        }
+        String dbId = new String(record.key(), StandardCharsets.UTF_8);
         byte[] value = record.value();
         int valueSize = value == null ? 0 : value.length;
-        replicas.stage(new ConsumerRecord<>(origin.topic(), origin.partition(), origin.offset(), record.timestamp(),
+        replicas.apply(new ConsumerRecord<>(origin.topic(), origin.partition(), origin.offset(), record.timestamp(),
                 TimestampType.CREATE_TIME, record.key().length, valueSize, record.key(), value, record.headers(),
                 Optional.empty()));
-        journalBytes.merge(new String(record.key(), StandardCharsets.UTF_8), (long) valueSize, Long::sum);
+        pending.seen(dbId, record.headers(), origin.offset());
+        journalBytes.merge(dbId, (long) valueSize, Long::sum);
+    }
+
+    /** A resumed task starts at its committed offset, which may split an entry: reads its earlier fragments back. */
+    private void catchUp(RecordMetadata first) {
+        pending.earliest().ifPresent(from -> {
+            if (from < first.offset()) {
+                log.info("journal {}-{}: reading offsets {}..{} again for entries the committed offset splits", first.topic(),
+                        first.partition(), from, first.offset() - 1);
+                replicas.catchUp(journalReader, new TopicPartition(first.topic(), first.partition()), from, first.offset());
+            }
+        });
     }
 
     /** Moves the snapshot under way on by one step, or starts one for the first database that is due. */
@@ -93,7 +117,6 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
             taker.step(nowMillis).ifPresent(taken -> list(taken.dbId(), taken.point(), nowMillis));
             return;
         }
-        replicas.applyStaged();
         for (ReplicaStatus replica : replicas.status().values()) {
             if (replica.halted()) {
                 continue;

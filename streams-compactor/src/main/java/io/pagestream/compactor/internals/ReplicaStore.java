@@ -5,7 +5,6 @@ import io.pagestream.replica.ReplicaStatus;
 import io.pagestream.replica.internals.ReplicaEngine;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,22 +14,20 @@ import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.StateStoreContext;
 
 /**
- * A stream task's replica files, as a Kafka Streams state store: journal records are staged, then applied through the
- * replica's own engine (every entry verified exactly as a replica verifies it) at the latest when Streams commits the
- * task — stores are committed before the task's offsets, so the files are never behind the committed offsets, and
- * records Streams delivers again after a crash are skipped by the engine by offset and LSN. The files live in the
- * compactor's own directory, not Streams', so that Streams never wipes them: they are the durable state.
+ * A stream task's replica files, as a Kafka Streams state store (opened and closed with the task): each journal record
+ * is applied through the replica's own engine, every entry verified exactly as a replica verifies it, before Streams
+ * gets control back. Under exactly-once Streams commits a task's offsets before it flushes its stores, so records
+ * cannot wait for a flush: the files must never be behind the committed offsets. Records Streams delivers again after
+ * a crash are skipped by the engine by offset and LSN. The files live in the compactor's own directory, not Streams',
+ * so that Streams never wipes them: they are the durable state.
  */
 public final class ReplicaStore implements StateStore {
     public static final String NAME = "pagestream-replicas";
-    /** Records staged before they are applied without waiting for the commit, to bound memory. */
-    private static final int MAX_STAGED_RECORDS = 1_000;
     private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_BATCH_PAGES = 16_384;
 
     private final Path replicasDir;
     private final StatusBoard board;
-    private final List<ConsumerRecord<byte[], byte[]>> staged = new ArrayList<>();
     private ReplicaEngine engine;
 
     ReplicaStore(Path replicasDir, StatusBoard board) {
@@ -53,20 +50,17 @@ public final class ReplicaStore implements StateStore {
         context.register(root, (key, value) -> {});
     }
 
-    /** Stages a journal record of this task's partition, in offset order. */
-    void stage(ConsumerRecord<byte[], byte[]> record) {
-        staged.add(record);
-        if (staged.size() >= MAX_STAGED_RECORDS) {
-            applyStaged();
-        }
+    /** Applies a journal record of this task's partition (records come in offset order): its entry, once complete. */
+    void apply(ConsumerRecord<byte[], byte[]> record) {
+        engine.process(List.of(record));
     }
 
-    /** Applies the staged records, each database's as one atomic batch. */
-    void applyStaged() {
-        if (!staged.isEmpty()) {
-            engine.process(staged);
-            staged.clear();
-        }
+    /**
+     * Applies records read directly from the journal, those before the first one Streams delivers to a resumed task:
+     * the earlier fragments of an entry the task's committed offset splits. Records already applied are skipped.
+     */
+    void catchUp(JournalReader reader, TopicPartition partition, long from, long to) {
+        reader.read(partition, from, to, engine::process);
     }
 
     /** Every database of this task's partition as of the last apply. */
@@ -75,14 +69,7 @@ public final class ReplicaStore implements StateStore {
     }
 
     @Override
-    public void commit(Map<TopicPartition, Long> changelogOffsets) {
-        applyStaged();
-    }
-
-    @Override
     public void close() {
-        // Records staged but not applied were not committed either: Streams delivers them again.
-        staged.clear();
         if (engine != null) {
             board.remove(engine);
             engine.close();
