@@ -77,7 +77,9 @@ class CompactorCrashIT {
                     });
                     case WHILE_APPLYING -> writers.write(1 + writers.nextInt(20));
                 }
-                System.out.println("CompactorCrashIT: kill " + kill + " " + point + " after " + child.lines.size() + " lines");
+                System.out.println("CompactorCrashIT: kill " + kill + " " + point + " after " + child.snapshotsTaken()
+                        + " snapshot(s); on start it read back: " + child.lines.stream()
+                                .filter(line -> line.contains("before the committed offset")).toList());
                 child.kill();
                 writers.write(5);
             }

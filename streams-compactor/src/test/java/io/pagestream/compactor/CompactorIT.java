@@ -113,6 +113,32 @@ class CompactorIT {
         verifyCatalog();
     }
 
+    @Test
+    void anInstanceWithoutReplicaFilesTakesOverFromTheCommittedOffsets() throws Exception {
+        Map<String, Object> settings = settings("moved");
+        Map<String, Integer> before = new HashMap<>();
+        try (Compactor compactor = Compactor.start(settings)) {
+            writers.write(30);
+            awaitCaughtUp(compactor, DATABASES);
+            for (String dbId : DATABASES) {
+                awaitRestorePoints(compactor, dbId, 2);
+            }
+        }
+        for (String dbId : DATABASES) {
+            before.put(dbId, restorePoints(dbId));
+        }
+        writers.write(20);
+        // The same application on another machine: its partitions' replica files are not there.
+        settings.put("state.dir", dir.resolve("other-instance").toString());
+        try (Compactor compactor = Compactor.start(settings)) {
+            awaitCaughtUp(compactor, DATABASES);
+            for (String dbId : DATABASES) {
+                awaitRestorePoints(compactor, dbId, before.get(dbId) + 1);
+            }
+        }
+        verifyCatalog();
+    }
+
     private Map<String, Object> settings(String name) {
         Map<String, Object> settings = new HashMap<>();
         settings.put("bootstrap.servers", broker.bootstrapServers());

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.record.TimestampType;
@@ -100,15 +101,19 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
         journalBytes.merge(dbId, (long) valueSize, Long::sum);
     }
 
-    /** A resumed task starts at its committed offset, which may split an entry: reads its earlier fragments back. */
+    /**
+     * A resumed task starts at its committed offset, before which the replica files must have everything: reads back
+     * the earlier fragments of an entry that offset splits, or, on an instance without replica files for the
+     * partition (it moved here), the partition from its beginning.
+     */
     private void catchUp(RecordMetadata first) {
-        pending.earliest().ifPresent(from -> {
-            if (from < first.offset()) {
-                log.info("journal {}-{}: reading offsets {}..{} again for entries the committed offset splits", first.topic(),
-                        first.partition(), from, first.offset() - 1);
-                replicas.catchUp(journalReader, new TopicPartition(first.topic(), first.partition()), from, first.offset());
-            }
-        });
+        OptionalLong from = replicas.status().isEmpty() ? OptionalLong.of(0) : pending.earliest();
+        if (from.isPresent() && from.getAsLong() < first.offset()) {
+            log.info("journal {}-{}: reading offsets {}..{} before the committed offset", first.topic(), first.partition(),
+                    from.getAsLong(), first.offset() - 1);
+            replicas.catchUp(journalReader, new TopicPartition(first.topic(), first.partition()), from.getAsLong(),
+                    first.offset());
+        }
     }
 
     /** Moves the snapshot under way on by one step, or starts one for the first database that is due. */

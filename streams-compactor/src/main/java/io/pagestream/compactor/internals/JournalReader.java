@@ -1,9 +1,11 @@
 package io.pagestream.compactor.internals;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -18,7 +20,10 @@ final class JournalReader {
 
     /** @param consumerSettings bootstrap servers and client settings; read_committed, no group id */
     JournalReader(Map<String, Object> consumerSettings) {
-        this.consumerSettings = Map.copyOf(consumerSettings);
+        Map<String, Object> settings = new HashMap<>(consumerSettings);
+        // Reading from offset 0 starts at the partition's first record, whatever retention deleted.
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        this.consumerSettings = Map.copyOf(settings);
     }
 
     /** Hands the records at offsets {@code from} (inclusive) to {@code to} (exclusive) over, in order. */
