@@ -44,10 +44,11 @@ public final class Compactor implements AutoCloseable {
     private final KafkaStreams streams;
     private volatile Throwable failure;
 
-    private Compactor(CompactorConfig config, CompactorListener listener, int snapshotPartitions) {
+    private Compactor(CompactorConfig config, CompactorListener listener, Producer<byte[], byte[]> snapshotProducer,
+            int snapshotPartitions) {
         this.config = config;
         this.board = new StatusBoard(listener);
-        this.snapshotProducer = createProducer(config);
+        this.snapshotProducer = snapshotProducer;
         try {
             this.streams = new KafkaStreams(CompactorTopology.build(config, board, snapshotProducer, snapshotPartitions,
                     journalConsumerSettings(config)),
@@ -71,11 +72,15 @@ public final class Compactor implements AutoCloseable {
     public static Compactor start(Map<String, ?> settings, CompactorListener listener) {
         CompactorConfig config = CompactorConfig.of(settings);
         prepareStateDir(config);
+        Producer<byte[], byte[]> snapshotProducer = createProducer(config);
         int snapshotPartitions;
         try (Admin admin = Admin.create(adminProperties(config))) {
-            snapshotPartitions = CompactorTopics.ensure(admin, config.journalTopic(), ADMIN_TIMEOUT);
+            snapshotPartitions = CompactorTopics.ensure(admin, config.journalTopic(), config.chunkBytes(), ADMIN_TIMEOUT);
+        } catch (RuntimeException e) {
+            snapshotProducer.close();
+            throw e;
         }
-        Compactor compactor = new Compactor(config, listener, snapshotPartitions);
+        Compactor compactor = new Compactor(config, listener, snapshotProducer, snapshotPartitions);
         compactor.streams.start();
         log.info("compactor {} follows {} with state in {}", config.applicationId(), config.journalTopic(), config.stateDir());
         return compactor;
@@ -148,6 +153,14 @@ public final class Compactor implements AutoCloseable {
         // Not overridable: a chunk is written once and only acknowledged when every replica has it.
         properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         properties.put(ProducerConfig.ACKS_CONFIG, "all");
+        int maxRequestSize = Integer.parseInt(String.valueOf(properties.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                ProducerConfig.configDef().defaultValues().get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG))));
+        if (config.chunkBytes() + CompactorTopics.CHUNK_OVERHEAD_BYTES > maxRequestSize) {
+            throw new PagestreamConfigException("invalid compactor configuration: " + CompactorConfig.SNAPSHOT_CHUNK_BYTES_CONFIG
+                    + "=" + config.chunkBytes() + " does not fit the snapshot producer's max.request.size (" + maxRequestSize
+                    + " bytes, " + CompactorTopics.CHUNK_OVERHEAD_BYTES + " of them kept for record overhead): raise "
+                    + CompactorConfig.PRODUCER_PREFIX + ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        }
         try {
             return new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());
         } catch (KafkaException e) {

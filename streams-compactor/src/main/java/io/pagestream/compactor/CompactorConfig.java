@@ -44,8 +44,9 @@ public final class CompactorConfig extends AbstractConfig {
             + " is due and sends the next part of the one under way.";
 
     public static final String SNAPSHOT_CHUNK_BYTES_CONFIG = "snapshot.chunk.bytes";
-    public static final String SNAPSHOT_CHUNK_BYTES_DOC = "Page bytes per snapshot chunk record (at least one page); a chunk"
-            + " record must fit the snapshots topic's max.message.bytes and the producer's max.request.size.";
+    public static final String SNAPSHOT_CHUNK_BYTES_DOC = "Page bytes per snapshot chunk record (at least one page). A chunk"
+            + " record must fit the snapshots topic's max.message.bytes (a snapshots topic the compactor creates allows it"
+            + " plus 64 KiB) and, with 64 KiB to spare, the snapshot producer's max.request.size (checked at start).";
 
     public static final String SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG = "snapshot.bytes.per.punctuation";
     public static final String SNAPSHOT_BYTES_PER_PUNCTUATION_DOC = "Snapshot bytes sent per check at most, so that a check"

@@ -25,16 +25,22 @@ public final class CompactorTopics {
 
     private CompactorTopics() {}
 
+    /** Room a chunk record needs beyond its page bytes (key, Avro fields, record and batch headers). */
+    public static final int CHUNK_OVERHEAD_BYTES = 64 * 1024;
+
     /**
+     * @param chunkBytes page bytes per chunk: a new snapshots topic accepts records this large plus the overhead
      * @return the number of partitions of the snapshots topic
      * @throws RetriablePagestreamException when the journal topic does not exist (yet)
      */
-    public static int ensure(Admin admin, String journal, Duration timeout) {
+    public static int ensure(Admin admin, String journal, int chunkBytes, Duration timeout) {
         int journalPartitions = partitions(admin, journal, timeout).orElseThrow(() -> new RetriablePagestreamException(
                 "journal topic " + journal + " does not exist: the compactor starts once a writer created it"));
         Map<String, String> compacted = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
+        Map<String, String> snapshots = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(chunkBytes + CHUNK_OVERHEAD_BYTES));
         create(admin, new NewTopic(SnapshotContract.snapshotsTopic(journal), Optional.of(journalPartitions), Optional.empty())
-                .configs(compacted), timeout);
+                .configs(snapshots), timeout);
         create(admin, new NewTopic(SnapshotContract.catalogTopic(journal), Optional.of(1), Optional.empty()).configs(compacted),
                 timeout);
         return partitions(admin, SnapshotContract.snapshotsTopic(journal), timeout).orElseThrow();
