@@ -57,7 +57,8 @@ public final class ReplicaStore implements StateStore {
 
     /**
      * Applies records read directly from the journal, those before the first one Streams delivers to a resumed task:
-     * the earlier fragments of an entry the task's committed offset splits. Records already applied are skipped.
+     * the earlier fragments of an entry the task's committed offset splits, or the partition up to there when this
+     * instance has no replica files for it. Records already applied are skipped.
      */
     void catchUp(JournalReader reader, TopicPartition partition, long from, long to) {
         reader.read(partition, from, to, engine::process);
