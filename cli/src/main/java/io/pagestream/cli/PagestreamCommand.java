@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = PagestreamCommand.Version.class,
         description = "Page-level replication of SQLite databases through Apache Kafka.",
-        subcommands = {DemoCommand.class, BrokerCommand.class, ReplicateCommand.class, InspectCommand.class, RestoreCommand.class, BenchCommand.class})
+        subcommands = {DemoCommand.class, BrokerCommand.class, ReplicateCommand.class, CompactCommand.class, InspectCommand.class,
+                RestoreCommand.class, BenchCommand.class})
 public final class PagestreamCommand {
     public static void main(String[] args) {
         System.exit(new CommandLine(new PagestreamCommand()).execute(args));

@@ -1,0 +1,90 @@
+package io.pagestream.compactor.internals;
+
+import io.pagestream.replica.ReplicaListener;
+import io.pagestream.replica.ReplicaStatus;
+import io.pagestream.replica.internals.ReplicaEngine;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.StateStoreContext;
+
+/**
+ * A stream task's replica files, as a Kafka Streams state store (opened and closed with the task): each journal record
+ * is applied through the replica's own engine, every entry verified exactly as a replica verifies it, before Streams
+ * gets control back. Under exactly-once Streams commits a task's offsets before it flushes its stores, so records
+ * cannot wait for a flush: the files must never be behind the committed offsets. Records Streams delivers again after
+ * a crash are skipped by the engine by offset and LSN. The files live in the compactor's own directory, not Streams',
+ * so that Streams never wipes them: they are the durable state.
+ */
+public final class ReplicaStore implements StateStore {
+    public static final String NAME = "pagestream-replicas";
+    private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
+    private static final int MAX_BATCH_PAGES = 16_384;
+
+    private final Path replicasDir;
+    private final StatusBoard board;
+    private ReplicaEngine engine;
+
+    ReplicaStore(Path replicasDir, StatusBoard board) {
+        this.replicasDir = replicasDir;
+        this.board = board;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void init(StateStoreContext context, StateStore root) {
+        // One directory per journal partition: a task always handles the same partition.
+        engine = new ReplicaEngine(replicasDir.resolve(String.valueOf(context.taskId().partition())), Set.of(),
+                ReplicaListener.NONE, BUSY_TIMEOUT, MAX_BATCH_PAGES);
+        engine.openExisting();
+        board.add(engine);
+        context.register(root, (key, value) -> {});
+    }
+
+    /** Applies a journal record of this task's partition (records come in offset order): its entry, once complete. */
+    void apply(ConsumerRecord<byte[], byte[]> record) {
+        engine.process(List.of(record));
+    }
+
+    /**
+     * Applies records read directly from the journal, those before the first one Streams delivers to a resumed task:
+     * the earlier fragments of an entry the task's committed offset splits, or the partition up to there when this
+     * instance has no replica files for it. Records already applied are skipped.
+     */
+    void catchUp(JournalReader reader, TopicPartition partition, long from, long to) {
+        reader.read(partition, from, to, engine::process);
+    }
+
+    /** Every database of this task's partition as of the last apply. */
+    Map<String, ReplicaStatus> status() {
+        return engine.status();
+    }
+
+    @Override
+    public void close() {
+        if (engine != null) {
+            board.remove(engine);
+            engine.close();
+            engine = null;
+        }
+    }
+
+    @Override
+    public boolean persistent() {
+        return false;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return engine != null;
+    }
+}

@@ -1,0 +1,171 @@
+package io.pagestream.compactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pagestream.broker.KafkaBrokerExtension;
+import io.pagestream.schemas.SnapshotContract;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Crash safety of the compactor: a compactor process ({@link CompactorProcess}) killed with SIGKILL at seeded points —
+ * while a snapshot's chunks are being sent, right after a snapshot was listed (its catalog record possibly not yet
+ * committed), while applying a burst of entries (some fragmented) — then restarted on its directory, while the writers keep going. No catalog record
+ * ever names a missing or partial chunk, every restore point rebuilds the writer's file at its LSN, and the compactor
+ * that finally runs skips what its replica files already have (no database halts) and keeps snapshotting.
+ * Replay with {@code -Dpagestream.seed=N}.
+ */
+class CompactorCrashIT {
+    @RegisterExtension
+    static final KafkaBrokerExtension broker = new KafkaBrokerExtension();
+
+    private static final String TOPIC = "compactor-crash-it";
+    private static final List<String> DATABASES = List.of("alpha.db", "beta.db");
+    private static final Duration PATIENCE = Duration.ofMinutes(2);
+    private static final int KILLS = 4;
+
+    @TempDir
+    Path dir;
+
+    private enum KillPoint { MID_SNAPSHOT, AFTER_LISTING, WHILE_APPLYING }
+
+    @Test
+    void killedAtSeededPointsTheCatalogNeverNamesAMissingChunk() throws Exception {
+        long seed = Long.getLong("pagestream.seed", System.currentTimeMillis());
+        System.out.println("CompactorCrashIT seed=" + seed + " (replay with -Dpagestream.seed=" + seed + ")");
+        Path stateDir = dir.resolve("compactor");
+        try (SeededWriters writers = new SeededWriters(broker.bootstrapServers(), TOPIC, dir.resolve("writer"), DATABASES, seed)) {
+            writers.write(10);
+            for (int kill = 0; kill < KILLS; kill++) {
+                KillPoint point = KillPoint.values()[writers.nextInt(KillPoint.values().length)];
+                Child child = Child.start(stateDir);
+                // Every run gets some work done first: at least one snapshot listed.
+                child.await(() -> {
+                    writers.write(1);
+                    return child.snapshotsTaken() >= 1;
+                });
+                switch (point) {
+                    case MID_SNAPSHOT -> {
+                        long chunks = snapshotChunks() + 1 + writers.nextInt(6);
+                        child.await(() -> {
+                            writers.write(1);
+                            return snapshotChunks() >= chunks;
+                        });
+                    }
+                    case AFTER_LISTING -> child.await(() -> {
+                        writers.write(1);
+                        return child.snapshotsTaken() >= 2;
+                    });
+                    case WHILE_APPLYING -> writers.write(1 + writers.nextInt(20));
+                }
+                System.out.println("CompactorCrashIT: kill " + kill + " " + point + " after " + child.snapshotsTaken()
+                        + " snapshot(s); on start it read back: " + child.lines.stream()
+                                .filter(line -> line.contains("before the committed offset")).toList());
+                child.kill();
+                writers.write(5);
+            }
+            try (Compactor compactor = Compactor.start(CompactorProcess.settings(broker.bootstrapServers(), TOPIC, stateDir));
+                    SnapshotReader reader = new SnapshotReader(broker.bootstrapServers(), TOPIC)) {
+                Map<String, Integer> before = Map.of("alpha.db", reader.restorePoints("alpha.db"), "beta.db",
+                        reader.restorePoints("beta.db"));
+                await().atMost(PATIENCE).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+                    for (String dbId : DATABASES) {
+                        CompactorStatus status = compactor.status().get(dbId);
+                        assertThat(status).as(dbId).isNotNull();
+                        assertThat(status.error()).as("seed %d: %s", seed, dbId).isNull();
+                        assertThat(status.appliedLsn()).as("seed %d: %s", seed, dbId).isEqualTo(writers.lsn(dbId));
+                    }
+                    boolean snapshotted = DATABASES.stream().allMatch(dbId -> reader.restorePoints(dbId) > before.get(dbId));
+                    if (!snapshotted) {
+                        writers.write(3);
+                    }
+                    assertThat(snapshotted).as("every database snapshotted again").isTrue();
+                });
+                for (String dbId : DATABASES) {
+                    System.out.println("CompactorCrashIT: " + dbId + ": snapshots rebuilt at LSNs "
+                            + reader.verifyCatalog(dbId, writers, seed));
+                }
+                System.out.println("CompactorCrashIT: " + snapshotChunks() + " chunk records in the snapshots topic");
+            }
+        }
+    }
+
+    /** Chunk records in the snapshots topic (listed or not). */
+    private static long snapshotChunks() {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers()), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            String topic = SnapshotContract.snapshotsTopic(TOPIC);
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(info -> new TopicPartition(topic, info.partition())).toList();
+            return consumer.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /** {@link CompactorProcess} in a JVM of its own. */
+    private record Child(Process process, List<String> lines, Thread reader) {
+        static Child start(Path stateDir) throws IOException {
+            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    CompactorProcess.class.getName(), broker.bootstrapServers(), TOPIC, stateDir.toString());
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            List<String> lines = new CopyOnWriteArrayList<>();
+            Thread reader = Thread.ofPlatform().daemon().start(() -> {
+                try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line = out.readLine(); line != null; line = out.readLine()) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    lines.add("(output ended: " + e + ")");
+                }
+            });
+            return new Child(process, lines, reader);
+        }
+
+        /** Waits for the condition, failing with the process's output when it exits or the condition never holds. */
+        void await(Callable<Boolean> condition) {
+            try {
+                Awaitility.await().atMost(PATIENCE).pollInterval(Duration.ofMillis(20)).failFast(describe(), this::exited)
+                        .until(condition);
+            } catch (ConditionTimeoutException e) {
+                throw new AssertionError(e.getMessage() + "\n" + describe(), e);
+            }
+        }
+
+        long snapshotsTaken() {
+            return lines.stream().filter(line -> line.startsWith("snapshot ")).count();
+        }
+
+        boolean exited() {
+            return !process.isAlive();
+        }
+
+        void kill() throws InterruptedException {
+            process.destroyForcibly();
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            reader.join(Duration.ofSeconds(10));
+        }
+
+        String describe() {
+            return "compactor process output:\n" + String.join("\n", lines);
+        }
+    }
+}
