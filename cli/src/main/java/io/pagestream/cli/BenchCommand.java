@@ -7,5 +7,5 @@ import picocli.CommandLine.Command;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks measured side by side in one run; the last output line is one JSON object.",
-        subcommands = {BenchWriterCommand.class, BenchReplicaCommand.class})
+        subcommands = {BenchWriterCommand.class, BenchReplicaCommand.class, BenchRestoreCommand.class})
 final class BenchCommand {}
