@@ -3,18 +3,14 @@ package io.pagestream.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.pagestream.broker.ChildJvm;
 import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.broker.RestartableBrokers;
 import io.pagestream.schemas.DecodedRecord;
 import io.pagestream.schemas.FragmentAssembler;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.avro.JournalEntry;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -23,7 +19,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -56,17 +51,17 @@ class LibraryUseIT {
         EmbeddedKafkaBroker broker = brokers.start(dir.resolve("kafka"), 0);
         Path db = Files.createDirectories(dir.resolve("writer")).resolve(DB_ID);
 
-        Application before = Application.start(broker.bootstrapServers(), db, "before-outage", dir);
-        before.awaitLine("flushed true failed 0");
+        ChildJvm before = application(broker.bootstrapServers(), db, "before-outage");
+        awaitLine(before, "flushed true failed 0");
         broker.close();
         before.send("the broker is down");
-        before.awaitLine("committed");
-        assertThat(before.exitCode()).as(before.describe()).isZero();
+        awaitLine(before, "committed");
+        assertThat(before.exitCode(Duration.ofSeconds(60))).as(before.describe()).isZero();
 
         broker = brokers.start(dir.resolve("kafka"), broker.port());
-        Application after = Application.start(broker.bootstrapServers(), db, "after-outage", dir);
-        after.awaitLine("flushed true failed 0");
-        assertThat(after.exitCode()).as(after.describe()).isZero();
+        ChildJvm after = application(broker.bootstrapServers(), db, "after-outage");
+        awaitLine(after, "flushed true failed 0");
+        assertThat(after.exitCode(Duration.ofSeconds(60))).as(after.describe()).isZero();
 
         // create, insert, 3 inserts during the outage, insert and update after the restart: LSN 1..7, the first a base.
         List<JournalEntry> journal = readJournal(broker.bootstrapServers());
@@ -112,45 +107,12 @@ class LibraryUseIT {
     }
 
     /** {@link EmbeddingApplication} in a JVM of its own, with only the option README asks for. */
-    private record Application(Process process, List<String> lines, Thread reader) {
-        static Application start(String bootstrapServers, Path db, String phase, Path tmp) throws IOException {
-            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + tmp,
-                    "-cp", System.getProperty("java.class.path"), EmbeddingApplication.class.getName(),
-                    bootstrapServers, TOPIC, db.toString(), phase);
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            List<String> lines = new CopyOnWriteArrayList<>();
-            Thread reader = Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line = out.readLine(); line != null; line = out.readLine()) {
-                        lines.add(line);
-                    }
-                } catch (IOException e) {
-                    lines.add("(output ended: " + e + ")");
-                }
-            });
-            return new Application(process, lines, reader);
-        }
+    private static ChildJvm application(String bootstrapServers, Path db, String phase) throws IOException {
+        return ChildJvm.start(EmbeddingApplication.class, bootstrapServers, TOPIC, db.toString(), phase);
+    }
 
-        void awaitLine(String line) {
-            await().atMost(Duration.ofSeconds(120)).failFast(describe(), () -> !process.isAlive() && !lines.contains(line))
-                    .until(() -> lines.contains(line));
-        }
-
-        void send(String line) throws IOException {
-            Writer in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-            in.write(line + "\n");
-            in.flush();
-        }
-
-        int exitCode() throws InterruptedException {
-            assertThat(process.waitFor(60, TimeUnit.SECONDS)).as(describe()).isTrue();
-            reader.join(Duration.ofSeconds(10));
-            return process.exitValue();
-        }
-
-        String describe() {
-            return "application output:\n" + String.join("\n", lines);
-        }
+    private static void awaitLine(ChildJvm child, String line) {
+        await().atMost(Duration.ofSeconds(120)).failFast(child.describe(), () -> !child.isAlive() && !child.lines().contains(line))
+                .until(() -> child.lines().contains(line));
     }
 }

@@ -3,19 +3,15 @@ package io.pagestream.compactor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.pagestream.broker.ChildJvm;
 import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.schemas.SnapshotContract;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
@@ -78,7 +74,7 @@ class CompactorCrashIT {
                     case WHILE_APPLYING -> writers.write(1 + writers.nextInt(20));
                 }
                 System.out.println("CompactorCrashIT: kill " + kill + " " + point + " after " + child.snapshotsTaken()
-                        + " snapshot(s); on start it read back: " + child.lines.stream()
+                        + " snapshot(s); on start it read back: " + child.lines().stream()
                                 .filter(line -> line.contains("before the committed offset")).toList());
                 child.kill();
                 writers.write(5);
@@ -124,51 +120,31 @@ class CompactorCrashIT {
     }
 
     /** {@link CompactorProcess} in a JVM of its own. */
-    private record Child(Process process, List<String> lines, Thread reader) {
+    private record Child(ChildJvm jvm) {
         static Child start(Path stateDir) throws IOException {
-            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    CompactorProcess.class.getName(), broker.bootstrapServers(), TOPIC, stateDir.toString());
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            List<String> lines = new CopyOnWriteArrayList<>();
-            Thread reader = Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line = out.readLine(); line != null; line = out.readLine()) {
-                        lines.add(line);
-                    }
-                } catch (IOException e) {
-                    lines.add("(output ended: " + e + ")");
-                }
-            });
-            return new Child(process, lines, reader);
+            return new Child(ChildJvm.start(CompactorProcess.class, broker.bootstrapServers(), TOPIC, stateDir.toString()));
         }
 
         /** Waits for the condition, failing with the process's output when it exits or the condition never holds. */
         void await(Callable<Boolean> condition) {
             try {
-                Awaitility.await().atMost(PATIENCE).pollInterval(Duration.ofMillis(100)).failFast(describe(), this::exited)
+                Awaitility.await().atMost(PATIENCE).pollInterval(Duration.ofMillis(100)).failFast(jvm.describe(), () -> !jvm.isAlive())
                         .until(condition);
             } catch (ConditionTimeoutException e) {
-                throw new AssertionError(e.getMessage() + "\n" + describe(), e);
+                throw new AssertionError(e.getMessage() + "\n" + jvm.describe(), e);
             }
         }
 
-        long snapshotsTaken() {
-            return lines.stream().filter(line -> line.startsWith("snapshot ")).count();
+        List<String> lines() {
+            return jvm.lines();
         }
 
-        boolean exited() {
-            return !process.isAlive();
+        long snapshotsTaken() {
+            return jvm.lines().stream().filter(line -> line.startsWith("snapshot ")).count();
         }
 
         void kill() throws InterruptedException {
-            process.destroyForcibly();
-            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            reader.join(Duration.ofSeconds(10));
-        }
-
-        String describe() {
-            return "compactor process output:\n" + String.join("\n", lines);
+            jvm.kill();
         }
     }
 }
