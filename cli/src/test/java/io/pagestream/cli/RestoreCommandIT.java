@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.replica.ReplicaPosition;
 import io.pagestream.replica.internals.SnapshotUpload;
-import io.pagestream.schemas.DecodedRecord;
-import io.pagestream.schemas.FragmentAssembler;
-import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.SnapshotCodec;
 import io.pagestream.schemas.SnapshotContract;
 import io.pagestream.schemas.avro.CatalogEntry;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.schemas.avro.RestorePoint;
+import io.pagestream.vfs.KafkaJournal;
 import io.pagestream.vfs.PagestreamVfs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -33,14 +31,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -204,28 +197,9 @@ class RestoreCommandIT {
 
     /** The journal's entries and the offsets of their last records (one partition, one database). */
     private static void readJournal() {
-        entries = new ArrayList<>();
-        offsets = new ArrayList<>();
-        FragmentAssembler fragments = new FragmentAssembler();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            TopicPartition partition = new TopicPartition(TOPIC, 0);
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            long end = consumer.endOffsets(List.of(partition)).get(partition);
-            while (consumer.position(partition) < end) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    String origin = TOPIC + "@" + record.offset();
-                    DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
-                    fragments.accept(decoded, origin).ifPresent(entry -> {
-                        entries.add(entry);
-                        offsets.add(record.offset());
-                    });
-                }
-            }
-        }
+        List<KafkaJournal.Entry> journal = KafkaJournal.entries(broker.bootstrapServers(), TOPIC).get(DB_ID);
+        entries = journal.stream().map(KafkaJournal.Entry::entry).toList();
+        offsets = journal.stream().map(KafkaJournal.Entry::offset).toList();
     }
 
     private static String sha256(byte[] bytes) {

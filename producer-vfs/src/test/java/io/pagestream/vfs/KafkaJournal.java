@@ -1,6 +1,10 @@
 package io.pagestream.vfs;
 
+import io.pagestream.schemas.DecodedRecord;
+import io.pagestream.schemas.FragmentAssembler;
+import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalRecord;
+import io.pagestream.schemas.avro.JournalEntry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,14 +21,31 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** Reads a whole journal topic from the beginning, for tests. */
-final class KafkaJournal {
+public final class KafkaJournal {
     record Record(String key, byte[] value, Map<String, String> headers, int partition, long offset, int serializedSize) {
         String origin() {
             return "p" + partition + "@" + offset;
         }
     }
 
+    /** A journal entry and where its (last) record is. */
+    public record Entry(JournalEntry entry, int partition, long offset) {}
+
     private KafkaJournal() {}
+
+    /** Every entry of the topic, per db id in journal order, read as a replica reads it (fragments put back together). */
+    public static Map<String, List<Entry>> entries(String bootstrapServers, String topic) {
+        Map<String, List<Entry>> entries = new java.util.TreeMap<>();
+        Map<String, FragmentAssembler> fragments = new java.util.HashMap<>();
+        for (Record record : readAll(bootstrapServers, topic)) {
+            DecodedRecord decoded = JournalCodec.decode(record.value(), topic + "-" + record.origin());
+            fragments.computeIfAbsent(decoded.dbId(), id -> new FragmentAssembler())
+                    .accept(decoded, record.origin())
+                    .ifPresent(entry -> entries.computeIfAbsent(entry.getDbId(), id -> new ArrayList<>())
+                            .add(new Entry(entry, record.partition(), record.offset())));
+        }
+        return entries;
+    }
 
     /** The journal read as {@link #readAll} does and applied to a new replica in {@code dir}, each entry verified. */
     static JournalReplay.Replica replay(String bootstrapServers, String topic, Path dir, String dbId) throws IOException {

@@ -6,25 +6,17 @@ import static org.awaitility.Awaitility.await;
 import io.pagestream.broker.ChildJvm;
 import io.pagestream.broker.EmbeddedKafkaBroker;
 import io.pagestream.broker.RestartableBrokers;
-import io.pagestream.schemas.DecodedRecord;
-import io.pagestream.schemas.FragmentAssembler;
-import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.vfs.KafkaJournal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -64,7 +56,8 @@ class LibraryUseIT {
         assertThat(after.exitCode(Duration.ofSeconds(60))).as(after.describe()).isZero();
 
         // create, insert, 3 inserts during the outage, insert and update after the restart: LSN 1..7, the first a base.
-        List<JournalEntry> journal = readJournal(broker.bootstrapServers());
+        List<JournalEntry> journal = KafkaJournal.entries(broker.bootstrapServers(), TOPIC).get(DB_ID).stream()
+                .map(KafkaJournal.Entry::entry).toList();
         assertThat(journal).extracting(JournalEntry::getLsn).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
         assertThat(journal).extracting(JournalEntry::getBase).containsExactly(true, false, false, false, false, false, false);
 
@@ -77,29 +70,6 @@ class LibraryUseIT {
             });
             assertThat(sha256(replica.status().get(DB_ID).file())).isEqualTo(sha256(db));
         }
-    }
-
-    /** Every entry of the journal topic, in order, read as a replica reads it (read_committed). */
-    private static List<JournalEntry> readJournal(String bootstrapServers) {
-        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<JournalEntry> entries = new ArrayList<>();
-        FragmentAssembler fragments = new FragmentAssembler();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            TopicPartition partition = new TopicPartition(TOPIC, 0);
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            long end = consumer.endOffsets(List.of(partition)).get(partition);
-            while (consumer.position(partition) < end) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    String origin = TOPIC + "@" + record.offset();
-                    DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
-                    fragments.accept(decoded, origin).ifPresent(entries::add);
-                }
-            }
-        }
-        return entries;
     }
 
     private static String sha256(Path file) throws Exception {

@@ -6,13 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.replica.internals.SnapshotUpload;
 import io.pagestream.schemas.CorruptEntryException;
-import io.pagestream.schemas.FragmentAssembler;
-import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.SnapshotCodec;
 import io.pagestream.schemas.SnapshotContract;
 import io.pagestream.schemas.avro.CatalogEntry;
 import io.pagestream.schemas.avro.JournalEntry;
+import io.pagestream.vfs.KafkaJournal;
 import io.pagestream.schemas.avro.RestorePoint;
 import io.pagestream.schemas.avro.SnapshotChunk;
 import io.pagestream.vfs.PagestreamVfs;
@@ -33,15 +32,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.RecordsToDelete;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,7 +61,6 @@ class RestoreBadInputIT {
     private static KafkaProducer<byte[], byte[]> producer;
 
     /** A journal entry and the offset of its last record. */
-    private record Published(JournalEntry entry, long offset) {}
 
     @BeforeAll
     static void startProducer() {
@@ -109,8 +103,8 @@ class RestoreBadInputIT {
         String topic = "restore-bad-chunk";
         String dbId = "y.db";
         write(topic, dbId, 10);
-        List<Published> journal = readJournal(topic);
-        Published at = journal.get(4);
+        List<KafkaJournal.Entry> journal = readJournal(topic);
+        KafkaJournal.Entry at = journal.get(4);
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(SnapshotContract.snapshotsTopic(topic), 1, (short) 1),
                     new NewTopic(SnapshotContract.catalogTopic(topic), 1, (short) 1))).all().get();
@@ -157,7 +151,7 @@ class RestoreBadInputIT {
     }
 
     /** A snapshot of the entry's database whose chunk 1 has one page byte flipped, sent to the snapshots topic. */
-    private static RestorePoint uploadDamaged(String topic, String dbId, Published at) throws Exception {
+    private static RestorePoint uploadDamaged(String topic, String dbId, KafkaJournal.Entry at) throws Exception {
         MockProducer<byte[], byte[]> captured = new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
         JournalEntry entry = at.entry();
         Path copy = Files.write(dir.resolve("copy-" + dbId), imageByLsn.get(dbId).get(entry.getLsn()));
@@ -186,26 +180,8 @@ class RestoreBadInputIT {
         return point;
     }
 
-    private static List<Published> readJournal(String topic) {
-        List<Published> entries = new ArrayList<>();
-        FragmentAssembler fragments = new FragmentAssembler();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            TopicPartition partition = new TopicPartition(topic, 0);
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            long end = consumer.endOffsets(List.of(partition)).get(partition);
-            while (consumer.position(partition) < end) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    String origin = topic + "@" + record.offset();
-                    fragments.accept(JournalCodec.decode(record.value(), origin), origin)
-                            .ifPresent(e -> entries.add(new Published(e, record.offset())));
-                }
-            }
-        }
-        return entries;
+    private static List<KafkaJournal.Entry> readJournal(String topic) {
+        return KafkaJournal.entries(broker.bootstrapServers(), topic).values().stream().flatMap(List::stream).toList();
     }
 
     private static String sha256(byte[] bytes) {

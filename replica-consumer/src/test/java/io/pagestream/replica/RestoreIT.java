@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pagestream.broker.KafkaBrokerExtension;
 import io.pagestream.replica.internals.SnapshotUpload;
-import io.pagestream.schemas.DecodedRecord;
-import io.pagestream.schemas.FragmentAssembler;
-import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.SnapshotCodec;
 import io.pagestream.schemas.SnapshotContract;
@@ -15,6 +12,7 @@ import io.pagestream.schemas.avro.CatalogEntry;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.schemas.avro.RestorePoint;
 import io.pagestream.schemas.avro.SnapshotChunk;
+import io.pagestream.vfs.KafkaJournal;
 import io.pagestream.vfs.PagestreamVfs;
 import io.pagestream.vfs.WorkloadGenerator;
 import java.nio.ByteBuffer;
@@ -32,21 +30,16 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.RecordsToDelete;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,11 +77,8 @@ class RestoreIT {
     /** The writer's file after its newest commit, per database. */
     private final Map<String, byte[]> latestImage = new ConcurrentHashMap<>();
     private final Map<String, List<RestorePoint>> catalog = new LinkedHashMap<>();
-    private Map<String, List<Published>> journal;
+    private Map<String, List<KafkaJournal.Entry>> journal;
     private KafkaProducer<byte[], byte[]> producer;
-
-    /** A journal entry and where its last record is. */
-    private record Published(JournalEntry entry, int partition, long offset) {}
 
     @BeforeAll
     void writeWorkloadTakingSnapshots() throws Exception {
@@ -169,7 +159,7 @@ class RestoreIT {
         try (Restore restore = Restore.open(settings())) {
             for (String dbId : DBS) {
                 RestoreWindow window = restore.list(dbId);
-                List<Published> entries = journal.get(dbId);
+                List<KafkaJournal.Entry> entries = journal.get(dbId);
                 assertThat(window.restorePoints()).extracting(RestorePointSummary::snapshotId)
                         .containsExactlyElementsOf(catalog.get(dbId).stream().map(RestorePoint::getSnapshotId).toList());
                 assertThat(window.restorePoints()).extracting(RestorePointSummary::lsn)
@@ -188,13 +178,13 @@ class RestoreIT {
         try (Restore restore = Restore.open(settings())) {
             for (String dbId : DBS) {
                 RestorePoint first = catalog.get(dbId).getFirst();
-                Published target = byLsn(dbId, first.getLsn() + 2);
+                KafkaJournal.Entry target = byLsn(dbId, first.getLsn() + 2);
                 RestorePlan plan = restore.plan(dbId, RestoreTarget.lsn(target.entry().getLsn()));
                 assertThat(plan.snapshot()).map(RestorePointSummary::snapshotId).contains(first.getSnapshotId());
                 assertThat(plan.journalFromOffset()).isEqualTo(first.getJournalOffset() + 1);
                 assertThat(plan.journalRecords()).isEqualTo(target.offset() - first.getJournalOffset());
 
-                Published early = byLsn(dbId, first.getLsn() - 1);
+                KafkaJournal.Entry early = byLsn(dbId, first.getLsn() - 1);
                 RestorePlan fromBase = restore.plan(dbId, RestoreTarget.lsn(early.entry().getLsn()));
                 assertThat(fromBase.snapshot()).isEmpty();
                 assertThat(fromBase.lsn()).isEqualTo(early.entry().getLsn());
@@ -246,9 +236,9 @@ class RestoreIT {
         Random random = new Random(seed);
         try (Restore restore = Restore.open(settings())) {
             for (String dbId : DBS) {
-                List<Published> entries = journal.get(dbId);
+                List<KafkaJournal.Entry> entries = journal.get(dbId);
                 for (int i = 0; i < 4; i++) {
-                    Published pick = entries.get(random.nextInt(entries.size()));
+                    KafkaJournal.Entry pick = entries.get(random.nextInt(entries.size()));
                     Instant time = Instant.ofEpochMilli(pick.entry().getCommitTimeMillis());
                     long expected = entries.stream().filter(p -> p.entry().getCommitTimeMillis() <= time.toEpochMilli())
                             .mapToLong(p -> p.entry().getLsn()).max().orElseThrow();
@@ -270,7 +260,7 @@ class RestoreIT {
     @Order(5)
     void aTargetOutsideTheWindowIsRefusedNamingTheWindow() {
         String dbId = DBS.getFirst();
-        List<Published> entries = journal.get(dbId);
+        List<KafkaJournal.Entry> entries = journal.get(dbId);
         long last = entries.getLast().entry().getLsn();
         String window = "LSN 1 (" + Instant.ofEpochMilli(entries.getFirst().entry().getCommitTimeMillis()) + ") to LSN " + last
                 + " (" + Instant.ofEpochMilli(entries.getLast().entry().getCommitTimeMillis()) + ")";
@@ -308,7 +298,7 @@ class RestoreIT {
     @Order(7)
     void aDamagedChunkIsNamedAndTheRestoreFallsBackToAnOlderSnapshot() throws Exception {
         String dbId = DBS.getLast();
-        Published target = journal.get(dbId).getLast();
+        KafkaJournal.Entry target = journal.get(dbId).getLast();
         long lsn = target.entry().getLsn();
         RestorePoint damaged = uploadDamaged(dbId, target);
         List<RestorePoint> points = new ArrayList<>(catalog.get(dbId));
@@ -380,7 +370,7 @@ class RestoreIT {
             s.execute("insert into markers(token) values ('on the branch')");
             assertThat(vfs.flush(Duration.ofSeconds(60))).isTrue();
         }
-        List<Published> branchJournal = readJournal().get("alpha-branch");
+        List<KafkaJournal.Entry> branchJournal = readJournal().get("alpha-branch");
         assertThat(branchJournal).extracting(p -> p.entry().getLsn()).containsExactly(1L);
         assertThat(branchJournal.getFirst().entry().getBase()).isTrue();
         assertThat(readJournal().get(dbId).getLast().entry().getLsn()).as("the original goes on unchanged")
@@ -409,7 +399,7 @@ class RestoreIT {
     private void takeSnapshot(PagestreamVfs vfs, String dbId) throws Exception {
         assertThat(vfs.flush(Duration.ofSeconds(60))).isTrue();
         byte[] image = latestImage.get(dbId);
-        Published at = readJournal().get(dbId).getLast();
+        KafkaJournal.Entry at = readJournal().get(dbId).getLast();
         assertThat(sha256(image)).isEqualTo(shaByLsn.get(dbId).get(at.entry().getLsn()));
         Path copy = Files.write(dir.resolve("snapshot-copy"), image);
         try (SnapshotUpload upload = new SnapshotUpload(producer, SnapshotContract.snapshotsTopic(TOPIC), 0, dbId, copy,
@@ -424,7 +414,7 @@ class RestoreIT {
     }
 
     /** A snapshot of the entry's database whose chunk 1 has one page byte flipped, sent to the snapshots topic. */
-    private RestorePoint uploadDamaged(String dbId, Published at) throws Exception {
+    private RestorePoint uploadDamaged(String dbId, KafkaJournal.Entry at) throws Exception {
         MockProducer<byte[], byte[]> captured = new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
         Path copy = Files.write(dir.resolve("damaged-copy"), latestImage.get(dbId));
         RestorePoint point;
@@ -460,13 +450,13 @@ class RestoreIT {
                 value)).get();
     }
 
-    private static ReplicaPosition position(Published at) {
+    private static ReplicaPosition position(KafkaJournal.Entry at) {
         JournalEntry entry = at.entry();
         return new ReplicaPosition(entry.getLsn(), entry.getPostChecksum(), entry.getPageSize(), entry.getPageCount(),
                 at.partition(), at.offset(), entry.getCommitTimeMillis());
     }
 
-    private Published byLsn(String dbId, long lsn) {
+    private KafkaJournal.Entry byLsn(String dbId, long lsn) {
         return journal.get(dbId).stream().filter(p -> p.entry().getLsn() == lsn).findFirst().orElseThrow();
     }
 
@@ -474,33 +464,8 @@ class RestoreIT {
         return Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", TOPIC);
     }
 
-    /** Every entry of the journal, per database, with the offset of its last record, read as a replica reads it. */
-    private static Map<String, List<Published>> readJournal() {
-        Map<String, List<Published>> entries = new ConcurrentHashMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            for (int p = 0; p < 2; p++) {
-                TopicPartition partition = new TopicPartition(TOPIC, p);
-                consumer.assign(List.of(partition));
-                consumer.seekToBeginning(List.of(partition));
-                long end = consumer.endOffsets(List.of(partition)).get(partition);
-                Map<String, FragmentAssembler> fragments = new ConcurrentHashMap<>();
-                while (consumer.position(partition) < end) {
-                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                        String origin = TOPIC + "-" + p + "@" + record.offset();
-                        DecodedRecord decoded = JournalCodec.decode(record.value(), origin);
-                        Optional<JournalEntry> entry = fragments.computeIfAbsent(decoded.dbId(), id -> new FragmentAssembler())
-                                .accept(decoded, origin);
-                        int partitionNumber = p;
-                        entry.ifPresent(e -> entries.computeIfAbsent(e.getDbId(), id -> new ArrayList<>())
-                                .add(new Published(e, partitionNumber, record.offset())));
-                    }
-                }
-            }
-        }
-        return entries;
+    private static Map<String, List<KafkaJournal.Entry>> readJournal() {
+        return KafkaJournal.entries(broker.bootstrapServers(), TOPIC);
     }
 
     private static String sha256(byte[] bytes) {
