@@ -172,6 +172,11 @@ public final class Compactor implements AutoCloseable {
     private static Properties streamsProperties(CompactorConfig config) {
         Properties properties = new Properties();
         properties.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", config.getList(CompactorConfig.BOOTSTRAP_SERVERS_CONFIG)));
+        // Each commit applies the staged entries (an fsync) and commits a Kafka transaction: a second apart, not Streams'
+        // exactly-once default of 100 ms, keeps that cost small against the journal's rate. Overridable.
+        properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+        properties.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 20_000);
+        properties.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), 16 << 20);
         properties.putAll(config.streamsOverrides());
         // Not overridable: the compactor's guarantees rest on them.
         properties.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());

@@ -36,6 +36,8 @@ public final class ReplicaEngine implements AutoCloseable {
     private final Duration busyTimeout;
     private final int maxBatchPages;
     private final Map<String, DatabaseReplica> replicas = new ConcurrentHashMap<>();
+    /** Databases with records staged since the last flush. */
+    private final Set<DatabaseReplica> staged = new LinkedHashSet<>();
 
     /**
      * @param followed database ids to replicate; empty for every database in the journal
@@ -117,10 +119,20 @@ public final class ReplicaEngine implements AutoCloseable {
      *     there (after applying the entries before it), and a restart stops at it again
      */
     public void process(Iterable<ConsumerRecord<byte[], byte[]>> records) {
-        Set<DatabaseReplica> touched = new LinkedHashSet<>();
+        stage(records);
+        flush();
+    }
+
+    /**
+     * Checks and stages records, in order, without applying them: the next {@link #flush()} applies each database's
+     * staged entries as one atomic batch (a database also applies on its own once its batch holds too many pages).
+     *
+     * @throws CorruptEntryException at a record without a key, after applying what was staged before it
+     */
+    public void stage(Iterable<ConsumerRecord<byte[], byte[]>> records) {
         for (ConsumerRecord<byte[], byte[]> record : records) {
             if (record.key() == null) {
-                touched.forEach(DatabaseReplica::flush);
+                flush();
                 throw new CorruptEntryException("journal record " + record.topic() + "-" + record.partition() + "@"
                         + record.offset() + " has no key (db id): not a Pagestream journal record; nothing from it on is applied");
             }
@@ -130,11 +142,16 @@ public final class ReplicaEngine implements AutoCloseable {
             }
             DatabaseReplica database = replica(dbId);
             database.accept(record);
-            touched.add(database);
+            staged.add(database);
         }
-        for (DatabaseReplica database : touched) {
+    }
+
+    /** Applies every database's staged entries. */
+    public void flush() {
+        for (DatabaseReplica database : staged) {
             database.flush();
         }
+        staged.clear();
     }
 
     /**
@@ -196,6 +213,7 @@ public final class ReplicaEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        staged.clear();
         for (DatabaseReplica database : replicas.values()) {
             try {
                 database.close();

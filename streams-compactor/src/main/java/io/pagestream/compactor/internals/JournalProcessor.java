@@ -94,7 +94,7 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
         String dbId = new String(record.key(), StandardCharsets.UTF_8);
         byte[] value = record.value();
         int valueSize = value == null ? 0 : value.length;
-        replicas.apply(new ConsumerRecord<>(origin.topic(), origin.partition(), origin.offset(), record.timestamp(),
+        replicas.stage(new ConsumerRecord<>(origin.topic(), origin.partition(), origin.offset(), record.timestamp(),
                 TimestampType.CREATE_TIME, record.key().length, valueSize, record.key(), value, record.headers(),
                 Optional.empty()));
         pending.seen(dbId, record.headers(), origin.offset());
@@ -118,6 +118,7 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
 
     /** Moves the snapshot under way on by one step, or starts one for the first database that is due. */
     private void check(long nowMillis) {
+        replicas.applyStaged();
         if (taker.busy()) {
             taker.step(nowMillis).ifPresent(taken -> list(taken.dbId(), taken.point(), nowMillis));
             return;

@@ -12,16 +12,19 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.StateStoreContext;
+import org.apache.kafka.streams.state.internals.CacheFlushListener;
+import org.apache.kafka.streams.state.internals.CachedStateStore;
 
 /**
- * A stream task's replica files, as a Kafka Streams state store (opened and closed with the task): each journal record
- * is applied through the replica's own engine, every entry verified exactly as a replica verifies it, before Streams
- * gets control back. Under exactly-once Streams commits a task's offsets before it flushes its stores, so records
- * cannot wait for a flush: the files must never be behind the committed offsets. Records Streams delivers again after
- * a crash are skipped by the engine by offset and LSN. The files live in the compactor's own directory, not Streams',
- * so that Streams never wipes them: they are the durable state.
+ * A stream task's replica files, as a Kafka Streams state store (opened and closed with the task): journal records are
+ * checked and staged through the replica's own engine, every entry verified exactly as a replica verifies it, and
+ * applied in batches, one atomic apply per database and batch. The files must never be behind the offsets Streams
+ * commits: Streams commits a task's offsets before it calls {@link #flush()}, but calls {@link #flushCache()} of a
+ * {@link CachedStateStore} just before, so the batch is applied there. Records Streams delivers again after a crash are
+ * skipped by the engine by offset and LSN. The files live in the compactor's own directory, not Streams', so that
+ * Streams never wipes them: they are the durable state.
  */
-public final class ReplicaStore implements StateStore {
+public final class ReplicaStore implements StateStore, CachedStateStore<byte[], byte[]> {
     public static final String NAME = "pagestream-replicas";
     private static final Duration BUSY_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_BATCH_PAGES = 16_384;
@@ -50,9 +53,29 @@ public final class ReplicaStore implements StateStore {
         context.register(root, (key, value) -> {});
     }
 
-    /** Applies a journal record of this task's partition (records come in offset order): its entry, once complete. */
-    void apply(ConsumerRecord<byte[], byte[]> record) {
-        engine.process(List.of(record));
+    /** Stages a journal record of this task's partition (records come in offset order): its entry, once complete. */
+    void stage(ConsumerRecord<byte[], byte[]> record) {
+        engine.stage(List.of(record));
+    }
+
+    /** Applies the staged entries: before Streams commits the task's offsets, and before the files are read. */
+    void applyStaged() {
+        engine.flush();
+    }
+
+    @Override
+    public void flushCache() {
+        applyStaged();
+    }
+
+    @Override
+    public void clearCache() {
+        // Staged entries are verified and stay valid: records Streams delivers again are skipped as already staged.
+    }
+
+    @Override
+    public boolean setFlushListener(CacheFlushListener<byte[], byte[]> listener, boolean sendOldValues) {
+        return false;
     }
 
     /**
@@ -64,7 +87,7 @@ public final class ReplicaStore implements StateStore {
         reader.read(partition, from, to, engine::process);
     }
 
-    /** Every database of this task's partition as of the last apply. */
+    /** Every database of this task's partition as of the last apply (staged entries not included). */
     Map<String, ReplicaStatus> status() {
         return engine.status();
     }
