@@ -40,7 +40,7 @@ public final class CatalogHistory {
         return new CatalogEntry(dbId, points, trimmedBelow);
     }
 
-    /** The entry without the restore points created before {@code nowMillis - retention}, when there are any; the newest stays. */
+    /** The entry without the restore points created before {@code nowMillis - retention}, if any; the newest stays. */
     public Optional<Expiry> expire(CatalogEntry entry, long nowMillis) {
         List<RestorePoint> listed = entry.getRestorePoints();
         long oldestKept = nowMillis - retention.toMillis();

@@ -58,7 +58,8 @@ final class SnapshotTaker implements AutoCloseable {
         Path copy = copies.resolve(ReplicaEngine.fileName(dbId) + "." + System.nanoTime() + ".copy");
         try {
             Files.copy(replica.file(), copy, StandardCopyOption.REPLACE_EXISTING);
-            upload = new SnapshotUpload(producer, topic, ChunkPartitioner.partition(dbId, partitions), dbId, copy, replica.position(), chunkBytes);
+            upload = new SnapshotUpload(producer, topic, ChunkPartitioner.partition(dbId, partitions), dbId, copy,
+                    replica.position(), chunkBytes);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(copy);
             log.error("snapshot of db {} at LSN {} not started: {}", dbId, lsn, e.toString());
