@@ -1,8 +1,7 @@
 package io.pagestream.compactor.internals;
 
-import io.pagestream.schemas.avro.CatalogEntry;
 import io.pagestream.schemas.avro.RestorePoint;
-import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -23,27 +22,28 @@ public record JournalFloor(long offset, String heldBy) {
     /**
      * What a partition's task needs.
      *
-     * @param catalog the task's catalog entries (restore points of another partition are not this one's concern)
+     * @param restorePoints each database's kept restore points, oldest first (those of another partition are not this
+     *     one's concern)
      * @param firstOffsets the offset of each database's first record the task saw
      * @param databases every database the task has a replica of
      * @param pendingFrom the first fragment of the earliest entry not complete yet, if any
      */
-    public static JournalFloor ofTask(int partition, Collection<CatalogEntry> catalog, Map<String, Long> firstOffsets,
-            Set<String> databases, OptionalLong pendingFrom) {
+    public static JournalFloor ofTask(int partition, Map<String, List<RestorePoint>> restorePoints,
+            Map<String, Long> firstOffsets, Set<String> databases, OptionalLong pendingFrom) {
         JournalFloor floor = pendingFrom.isPresent()
                 ? new JournalFloor(pendingFrom.getAsLong(), "an entry whose fragments are not all read yet")
                 : NOTHING_NEEDED;
         Set<String> unlisted = new TreeSet<>(databases);
         unlisted.addAll(firstOffsets.keySet());
-        for (CatalogEntry entry : catalog) {
-            if (entry.getRestorePoints().isEmpty()) {
+        for (Map.Entry<String, List<RestorePoint>> database : restorePoints.entrySet()) {
+            if (database.getValue().isEmpty()) {
                 continue;
             }
-            unlisted.remove(entry.getDbId());
-            RestorePoint oldest = entry.getRestorePoints().getFirst();
+            unlisted.remove(database.getKey());
+            RestorePoint oldest = database.getValue().getFirst();
             if (oldest.getJournalPartition() == partition) {
-                floor = floor.lower(oldest.getJournalOffset() + 1, "db " + entry.getDbId() + "'s oldest restore point, snapshot "
-                        + oldest.getSnapshotId() + " at LSN " + oldest.getLsn());
+                floor = floor.lower(oldest.getJournalOffset() + 1, "db " + database.getKey() + "'s oldest restore point,"
+                        + " snapshot " + oldest.getSnapshotId() + " at LSN " + oldest.getLsn());
             }
         }
         for (String dbId : unlisted) {

@@ -212,16 +212,11 @@ final class JournalProcessor implements Processor<byte[], byte[], byte[], byte[]
 
     /** What the partition needs now, as far as this task knows. */
     private JournalFloor floor() {
-        List<CatalogEntry> entries = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> stored = catalog.all()) {
-            stored.forEachRemaining(entry -> entries.add(SnapshotCodec.decodeCatalog(entry.value,
-                    "catalog store of db " + entry.key)));
-        }
         Map<String, Long> first = new HashMap<>();
         try (KeyValueIterator<String, Long> stored = firstOffsets.all()) {
             stored.forEachRemaining(entry -> first.put(entry.key, entry.value));
         }
-        return JournalFloor.ofTask(partition, entries, first, replicas.status().keySet(), pending.earliest());
+        return JournalFloor.ofTask(partition, restorePoints(), first, replicas.status().keySet(), pending.earliest());
     }
 
     /**

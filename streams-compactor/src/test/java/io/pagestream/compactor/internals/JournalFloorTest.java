@@ -2,7 +2,6 @@ package io.pagestream.compactor.internals;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pagestream.schemas.avro.CatalogEntry;
 import io.pagestream.schemas.avro.RestorePoint;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,7 +35,7 @@ class JournalFloorTest {
             String what = "seed " + seed + ", round " + round;
             Map<String, Database> databases = journal(random);
             Map<String, Long> firstOffsets = new HashMap<>();
-            List<CatalogEntry> catalog = new ArrayList<>();
+            Map<String, List<RestorePoint>> catalog = new TreeMap<>();
             Map<String, Long> needed = new TreeMap<>(); // each database's lowest offset still needed
             for (Database database : databases.values()) {
                 long first = database.entries().isEmpty() ? database.open().getFirst() : database.entries().getFirst().getFirst();
@@ -46,14 +45,14 @@ class JournalFloorTest {
                 }
                 List<RestorePoint> kept = keptRestorePoints(random, database);
                 if (!kept.isEmpty()) {
-                    catalog.add(new CatalogEntry(database.dbId(), kept, 0L));
+                    catalog.put(database.dbId(), kept);
                     needed.put(database.dbId(), kept.getFirst().getJournalOffset() + 1);
                 } else {
                     needed.put(database.dbId(), firstKnown ? first : 0);
                 }
             }
             // Another partition's restore points are not this partition's concern.
-            catalog.add(new CatalogEntry("elsewhere.db", List.of(point(0, 0, PARTITION + 1)), 0L));
+            catalog.put("elsewhere.db", List.of(point(0, 0, PARTITION + 1)));
             OptionalLong pendingFrom = databases.values().stream().filter(d -> !d.open().isEmpty())
                     .mapToLong(d -> d.open().getFirst()).min();
 
@@ -82,7 +81,7 @@ class JournalFloorTest {
 
     @Test
     void aPartitionWithoutDatabasesIsHeldOnlyByTheGroups() {
-        JournalFloor floor = JournalFloor.ofTask(PARTITION, List.of(), Map.of(), Set.of(), OptionalLong.empty());
+        JournalFloor floor = JournalFloor.ofTask(PARTITION, Map.of(), Map.of(), Set.of(), OptionalLong.empty());
         assertThat(floor.offset()).isEqualTo(Long.MAX_VALUE);
         Map<String, OptionalLong> groups = new LinkedHashMap<>();
         groups.put("compactor", OptionalLong.of(500));
@@ -92,8 +91,8 @@ class JournalFloorTest {
 
     @Test
     void aGroupWithoutACommittedOffsetHoldsTheWholePartition() {
-        JournalFloor floor = JournalFloor.ofTask(PARTITION, List.of(new CatalogEntry("a.db", List.of(point(3, 90, PARTITION)),
-                0L)), Map.of("a.db", 0L), Set.of("a.db"), OptionalLong.empty());
+        JournalFloor floor = JournalFloor.ofTask(PARTITION, Map.of("a.db", List.of(point(3, 90, PARTITION))),
+                Map.of("a.db", 0L), Set.of("a.db"), OptionalLong.empty());
         assertThat(floor.offset()).isEqualTo(91);
         Map<String, OptionalLong> groups = new LinkedHashMap<>();
         groups.put("compactor", OptionalLong.of(200));
@@ -104,10 +103,10 @@ class JournalFloorTest {
 
     @Test
     void aDatabaseWithoutRestorePointsKeepsItsWholeHistory() {
-        JournalFloor floor = JournalFloor.ofTask(PARTITION, List.of(new CatalogEntry("a.db", List.of(point(3, 90, PARTITION)),
-                0L)), Map.of("a.db", 0L, "b.db", 40L), Set.of("a.db", "b.db"), OptionalLong.empty());
+        JournalFloor floor = JournalFloor.ofTask(PARTITION, Map.of("a.db", List.of(point(3, 90, PARTITION))),
+                Map.of("a.db", 0L, "b.db", 40L), Set.of("a.db", "b.db"), OptionalLong.empty());
         assertThat(floor).isEqualTo(new JournalFloor(40, "db b.db, without a restore point yet"));
-        JournalFloor unknown = JournalFloor.ofTask(PARTITION, List.of(), Map.of(), Set.of("c.db"), OptionalLong.empty());
+        JournalFloor unknown = JournalFloor.ofTask(PARTITION, Map.of(), Map.of(), Set.of("c.db"), OptionalLong.empty());
         assertThat(unknown.offset()).isZero();
     }
 
