@@ -2,6 +2,7 @@ package io.pagestream.compactor;
 
 import io.pagestream.compactor.internals.CompactorTopics;
 import io.pagestream.compactor.internals.CompactorTopology;
+import io.pagestream.compactor.internals.JournalTrimmer;
 import io.pagestream.compactor.internals.StatusBoard;
 import io.pagestream.schemas.PagestreamConfigException;
 import java.io.IOException;
@@ -10,7 +11,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
@@ -41,6 +44,8 @@ public final class Compactor implements AutoCloseable {
     private final CompactorConfig config;
     private final StatusBoard board;
     private final Producer<byte[], byte[]> snapshotProducer;
+    private final Admin trimmerAdmin;
+    private final JournalTrimmer trimmer;
     private final KafkaStreams streams;
     private volatile Throwable failure;
 
@@ -49,11 +54,18 @@ public final class Compactor implements AutoCloseable {
         this.config = config;
         this.board = new StatusBoard(listener);
         this.snapshotProducer = snapshotProducer;
+        this.trimmerAdmin = Admin.create(adminProperties(config));
+        List<String> groups = new ArrayList<>();
+        groups.add(config.applicationId()); // never past what the compactor itself committed
+        groups.addAll(config.protectedGroups());
+        this.trimmer = new JournalTrimmer(trimmerAdmin, config.journalTopic(), groups, ADMIN_TIMEOUT);
         try {
             this.streams = new KafkaStreams(CompactorTopology.build(config, board, snapshotProducer, snapshotPartitions,
-                    journalConsumerSettings(config)),
+                    journalConsumerSettings(config), trimmer),
                     streamsProperties(config));
         } catch (KafkaException e) {
+            trimmer.close();
+            trimmerAdmin.close();
             snapshotProducer.close();
             throw new PagestreamConfigException("invalid Kafka Streams settings: " + e.getMessage());
         }
@@ -101,10 +113,15 @@ public final class Compactor implements AutoCloseable {
         return streams.state();
     }
 
-    /** Stops the stream threads (committing their work) and the snapshot producer; a snapshot under way is abandoned. */
+    /**
+     * Stops the stream threads (committing their work), the journal trimmer and the snapshot producer; a snapshot under
+     * way is abandoned.
+     */
     @Override
     public void close() {
         streams.close(CLOSE_TIMEOUT);
+        trimmer.close();
+        trimmerAdmin.close(CLOSE_TIMEOUT);
         snapshotProducer.close(CLOSE_TIMEOUT);
     }
 

@@ -4,6 +4,7 @@ import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PagestreamConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -54,8 +55,19 @@ public final class CompactorConfig extends AbstractConfig {
             + " checks while the journal keeps being applied in between.";
 
     public static final String RETENTION_MS_CONFIG = "retention.ms";
-    public static final String RETENTION_MS_DOC = "Restore points older than this are dropped from the catalog; a database's"
-            + " newest restore point is always kept.";
+    public static final String RETENTION_MS_DOC = "Restore points older than this are dropped from the catalog and their"
+            + " snapshot chunks tombstoned; a database's newest restore point is always kept. The journal is trimmed below"
+            + " the oldest record a kept restore point (or a database without one yet) still needs.";
+
+    public static final String RETENTION_CHECK_INTERVAL_MS_CONFIG = "retention.check.interval.ms";
+    public static final String RETENTION_CHECK_INTERVAL_MS_DOC = "How often (wall clock) each task expires restore points"
+            + " past retention and trims its journal partition. A trim uses what the partition needed at the previous"
+            + " check, once that state is committed, so the journal is trimmed one interval behind.";
+
+    public static final String RETENTION_PROTECTED_GROUPS_CONFIG = "retention.protected.groups";
+    public static final String RETENTION_PROTECTED_GROUPS_DOC = "Consumer groups (e.g. replicas' pagestream-replica-<name>)"
+            + " whose committed offsets the journal is never trimmed past; a listed group without a committed offset on a"
+            + " partition keeps that partition from being trimmed at all.";
 
     public static final String STREAMS_PREFIX = "streams.";
     public static final String PRODUCER_PREFIX = "producer.";
@@ -79,7 +91,10 @@ public final class CompactorConfig extends AbstractConfig {
             .define(SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG, Type.LONG, 8L << 20, Range.atLeast(1), Importance.LOW,
                     SNAPSHOT_BYTES_PER_PUNCTUATION_DOC)
             .define(RETENTION_MS_CONFIG, Type.LONG, 7 * 24 * 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
-                    RETENTION_MS_DOC);
+                    RETENTION_MS_DOC)
+            .define(RETENTION_CHECK_INTERVAL_MS_CONFIG, Type.LONG, 60_000L, Range.atLeast(1), Importance.LOW,
+                    RETENTION_CHECK_INTERVAL_MS_DOC)
+            .define(RETENTION_PROTECTED_GROUPS_CONFIG, Type.LIST, "", Importance.MEDIUM, RETENTION_PROTECTED_GROUPS_DOC);
 
     private CompactorConfig(Map<?, ?> originals) {
         super(CONFIG, originals, false);
@@ -133,6 +148,14 @@ public final class CompactorConfig extends AbstractConfig {
 
     public Duration retention() {
         return Duration.ofMillis(getLong(RETENTION_MS_CONFIG));
+    }
+
+    public Duration retentionCheckInterval() {
+        return Duration.ofMillis(getLong(RETENTION_CHECK_INTERVAL_MS_CONFIG));
+    }
+
+    public List<String> protectedGroups() {
+        return getList(RETENTION_PROTECTED_GROUPS_CONFIG);
     }
 
     /** The settings under {@code streams.}, prefix removed. */

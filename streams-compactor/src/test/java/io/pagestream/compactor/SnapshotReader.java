@@ -12,8 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -107,6 +109,18 @@ final class SnapshotReader implements AutoCloseable {
             }
         }
         return rebuilt.values().stream().sorted().toList();
+    }
+
+    /** Keys of the tombstones (records without a value) in a partition of the snapshots topic. */
+    Set<String> tombstones(int snapshotPartition) {
+        Set<String> keys = new HashSet<>();
+        for (ConsumerRecord<byte[], byte[]> record : readAll(new TopicPartition(SnapshotContract.snapshotsTopic(journal),
+                snapshotPartition), 0, Long.MAX_VALUE)) {
+            if (record.value() == null) {
+                keys.add(new String(record.key(), StandardCharsets.UTF_8));
+            }
+        }
+        return keys;
     }
 
     /** Restore points of the database's newest catalog record. */

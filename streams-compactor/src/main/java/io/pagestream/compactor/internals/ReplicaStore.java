@@ -3,6 +3,7 @@ package io.pagestream.compactor.internals;
 import io.pagestream.replica.ReplicaListener;
 import io.pagestream.replica.ReplicaStatus;
 import io.pagestream.replica.internals.ReplicaEngine;
+import io.pagestream.schemas.avro.RestorePoint;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -31,6 +32,7 @@ public final class ReplicaStore implements StateStore, CachedStateStore<byte[], 
 
     private final Path replicasDir;
     private final StatusBoard board;
+    private Path directory;
     private ReplicaEngine engine;
 
     ReplicaStore(Path replicasDir, StatusBoard board) {
@@ -46,11 +48,31 @@ public final class ReplicaStore implements StateStore, CachedStateStore<byte[], 
     @Override
     public void init(StateStoreContext context, StateStore root) {
         // One directory per journal partition: a task always handles the same partition.
-        engine = new ReplicaEngine(replicasDir.resolve(String.valueOf(context.taskId().partition())), Set.of(),
-                ReplicaListener.NONE, BUSY_TIMEOUT, MAX_BATCH_PAGES);
+        directory = replicasDir.resolve(String.valueOf(context.taskId().partition()));
+        openEngine();
+        context.register(root, (key, value) -> {});
+    }
+
+    private void openEngine() {
+        engine = new ReplicaEngine(directory, Set.of(), ReplicaListener.NONE, BUSY_TIMEOUT, MAX_BATCH_PAGES);
         engine.openExisting();
         board.add(engine);
-        context.register(root, (key, value) -> {});
+    }
+
+    /**
+     * Starts the databases of an instance without replica files for the partition from their snapshots, as the journal
+     * before them may be trimmed, and opens them.
+     *
+     * @param catalog each database's restore points, oldest first
+     * @return the databases started from a snapshot
+     */
+    Set<String> installSnapshots(SnapshotInstaller installer, Map<String, List<RestorePoint>> catalog) {
+        Set<String> installed = installer.install(catalog, directory);
+        if (!installed.isEmpty()) {
+            close();
+            openEngine();
+        }
+        return installed;
     }
 
     /** Stages a journal record of this task's partition (records come in offset order): its entry, once complete. */

@@ -6,7 +6,6 @@ import io.pagestream.replica.internals.SnapshotUpload;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.avro.RestorePoint;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,7 +13,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +58,8 @@ final class SnapshotTaker implements AutoCloseable {
         Path copy = copies.resolve(ReplicaEngine.fileName(dbId) + "." + System.nanoTime() + ".copy");
         try {
             Files.copy(replica.file(), copy, StandardCopyOption.REPLACE_EXISTING);
-            upload = new SnapshotUpload(producer, topic, partition(dbId), dbId, copy, replica.position(), chunkBytes);
+            upload = new SnapshotUpload(producer, topic, ChunkPartitioner.partition(dbId, partitions), dbId, copy,
+                    replica.position(), chunkBytes);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(copy);
             log.error("snapshot of db {} at LSN {} not started: {}", dbId, lsn, e.toString());
@@ -92,11 +91,6 @@ final class SnapshotTaker implements AutoCloseable {
             fail(e instanceof PagestreamException ? e.getMessage() : e.toString());
         }
         return Optional.empty();
-    }
-
-    /** The snapshots topic's partition for a database: the default partitioner's choice for its id. */
-    private int partition(String dbId) {
-        return Utils.toPositive(Utils.murmur2(dbId.getBytes(StandardCharsets.UTF_8))) % partitions;
     }
 
     private void fail(String reason) {

@@ -21,7 +21,7 @@ class CatalogHistoryTest {
 
     @Test
     void theFirstRestorePointStartsTheList() {
-        CatalogEntry entry = history.append("a.db", null, point(3, NOW), NOW);
+        CatalogEntry entry = history.append("a.db", null, point(3, NOW));
         assertThat(entry.getDbId()).isEqualTo("a.db");
         assertThat(entry.getRestorePoints()).extracting(RestorePoint::getLsn).containsExactly(3L);
         assertThat(entry.getJournalTrimmedBelow()).isZero();
@@ -31,22 +31,31 @@ class CatalogHistoryTest {
     void aRestorePointIsAppendedNewestLastAndExpiredOnesAreDropped() {
         CatalogEntry current = new CatalogEntry("a.db", List.of(point(1, NOW - 9 * DAY), point(5, NOW - 7 * DAY - 1),
                 point(8, NOW - 7 * DAY), point(12, NOW - DAY)), 42L);
-        CatalogEntry entry = history.append("a.db", current, point(20, NOW), NOW);
-        assertThat(entry.getRestorePoints()).extracting(RestorePoint::getLsn).containsExactly(8L, 12L, 20L);
-        assertThat(entry.getJournalTrimmedBelow()).isEqualTo(42L);
+        CatalogEntry appended = history.append("a.db", current, point(20, NOW));
+        CatalogHistory.Expiry expiry = history.expire(appended, NOW).orElseThrow();
+        assertThat(expiry.kept().getRestorePoints()).extracting(RestorePoint::getLsn).containsExactly(8L, 12L, 20L);
+        assertThat(expiry.expired()).extracting(RestorePoint::getLsn).containsExactly(1L, 5L);
+        assertThat(expiry.kept().getJournalTrimmedBelow()).isEqualTo(42L);
+    }
+
+    @Test
+    void nothingExpiresWithinRetention() {
+        CatalogEntry current = new CatalogEntry("a.db", List.of(point(8, NOW - 7 * DAY), point(12, NOW - DAY)), 0L);
+        assertThat(history.expire(current, NOW)).isEmpty();
     }
 
     @Test
     void theNewestIsKeptWhateverTheRetention() {
-        CatalogEntry entry = new CatalogHistory(Duration.ZERO).append("a.db",
-                new CatalogEntry("a.db", List.of(point(1, NOW - DAY)), 0L), point(2, NOW - DAY), NOW);
-        assertThat(entry.getRestorePoints()).extracting(RestorePoint::getLsn).containsExactly(2L);
+        CatalogEntry entry = new CatalogEntry("a.db", List.of(point(1, NOW - 2 * DAY), point(2, NOW - DAY)), 0L);
+        CatalogHistory.Expiry expiry = new CatalogHistory(Duration.ZERO).expire(entry, NOW).orElseThrow();
+        assertThat(expiry.kept().getRestorePoints()).extracting(RestorePoint::getLsn).containsExactly(2L);
+        assertThat(new CatalogHistory(Duration.ZERO).expire(expiry.kept(), NOW)).isEmpty();
     }
 
     @Test
     void aRestorePointNotAfterTheNewestIsRefused() {
         CatalogEntry current = new CatalogEntry("a.db", List.of(point(5, NOW)), 0L);
-        assertThatThrownBy(() -> history.append("a.db", current, point(5, NOW), NOW))
+        assertThatThrownBy(() -> history.append("a.db", current, point(5, NOW)))
                 .isInstanceOf(PagestreamException.class).hasMessageContaining("a.db").hasMessageContaining("LSN 5");
     }
 }
