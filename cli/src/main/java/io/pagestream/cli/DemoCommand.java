@@ -1,9 +1,14 @@
 package io.pagestream.cli;
 
 import io.pagestream.broker.EmbeddedKafkaBroker;
+import io.pagestream.compactor.Compactor;
+import io.pagestream.compactor.CompactorStatus;
 import io.pagestream.replica.Replica;
 import io.pagestream.replica.ReplicaConfig;
 import io.pagestream.replica.ReplicaStatus;
+import io.pagestream.replica.Restore;
+import io.pagestream.replica.RestoreResult;
+import io.pagestream.replica.RestoreTarget;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.PagestreamConfig;
 import io.pagestream.vfs.PagestreamVfs;
@@ -22,6 +27,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Random;
@@ -30,16 +36,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code pagestream demo}: an embedded broker, a shop application writing through the VFS, and a replica
- * following it with a live reader, in one process; ends by comparing the two files.
+ * {@code pagestream demo}: an embedded broker, a shop application writing through the VFS, a replica following it
+ * with a live reader and a compactor snapshotting it, in one process; ends by comparing the two files and restoring
+ * the shop as it was half-way.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs, in one process: an embedded Kafka broker, a shop application writing to SQLite through the"
                 + " Pagestream VFS (orders, customers, inventory: inserts, updates, deletes and a VACUUM), a replica"
-                + " following the journal, and a reader querying the replica live. Shows a status line, then prints both"
-                + " files' sha256 and integrity_check; exits 1 if they differ."})
+                + " following the journal, a reader querying the replica live, and the compactor taking snapshots. Shows a"
+                + " status line, prints both files' sha256 and integrity_check, then restores the shop as it was half-way"
+                + " and prints what the reader saw then against now; exits 1 if the files differ or the restore does not"
+                + " show what the reader saw."})
 final class DemoCommand implements Callable<Integer> {
     private static final String DB_ID = "shop.db";
+    private static final String TOPIC = "pagestream.demo";
 
     @Option(names = "--transactions", defaultValue = "3000", description = "Writer transactions (default ${DEFAULT-VALUE}).")
     int transactions;
@@ -65,21 +75,26 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("Kafka broker (in-process, KRaft) at %s%n", broker.bootstrapServers());
             try (PagestreamVfs vfs = PagestreamVfs.install(Map.of(
                             PagestreamConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                            PagestreamConfig.JOURNAL_TOPIC_CONFIG, "pagestream.demo"));
+                            PagestreamConfig.JOURNAL_TOPIC_CONFIG, TOPIC));
                     Connection writer = DriverManager.getConnection(vfs.jdbcUrl(writerFile))) {
                 Replica replica = Replica.start(Map.of(
                         ReplicaConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                        ReplicaConfig.JOURNAL_TOPIC_CONFIG, "pagestream.demo",
+                        ReplicaConfig.JOURNAL_TOPIC_CONFIG, TOPIC,
                         ReplicaConfig.REPLICA_DIR_CONFIG, replicaDir.toString(),
                         ReplicaConfig.REPLICA_NAME_CONFIG, "demo"));
+                Compactor compactor = Compactor.start(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                        "journal.topic", TOPIC, "state.dir", workDir.resolve("compactor").toString(),
+                        "snapshot.interval.ms", "2000"));
                 try {
                     Shop shop = new Shop(writer, new Random(workloadSeed));
                     shop.createSchema();
                     LiveReader reader = new LiveReader(replicaFile);
                     StatusLine status = new StatusLine(out);
+                    Halfway halfway = null;
                     for (int txn = 1; txn <= transactions; txn++) {
                         if (txn == transactions / 2) {
                             shop.vacuum();
+                            halfway = Halfway.look(vfs, replica, reader);
                         } else {
                             shop.randomTransaction();
                         }
@@ -109,12 +124,68 @@ final class DemoCommand implements Callable<Integer> {
                         out.println("replica HALTED: " + last.error().getMessage());
                         return 1;
                     }
+                    if (compare(writerFile, replicaFile) != 0) {
+                        return 1;
+                    }
+                    return halfway == null ? 0 : timeTravel(broker.bootstrapServers(), compactor, halfway, lastLsn, workDir,
+                            replicaFile);
                 } finally {
+                    compactor.close();
                     replica.close();
                 }
             }
         }
-        return compare(writerFile, replicaFile);
+    }
+
+    /** The moment half-way through, and what the reader saw in the replica then. */
+    private record Halfway(Instant time, long lsn, String readerSaw) {
+        /** Waits for the replica to have the writer's last commit, then lets the reader look. */
+        static Halfway look(PagestreamVfs vfs, Replica replica, LiveReader reader) throws Exception {
+            long lsn = writerLsn(vfs);
+            if (!vfs.flush(Duration.ofMinutes(1)) || !replica.await(DB_ID, lsn, Duration.ofMinutes(1))) {
+                return null;
+            }
+            Instant time = Instant.now();
+            String saw = reader.summary();
+            Thread.sleep(2); // the next commit gets a later commit time
+            return new Halfway(time, lsn, saw);
+        }
+    }
+
+    /** Restores the shop as of the half-way moment, and shows it against what the reader saw then and sees now. */
+    private int timeTravel(String bootstrapServers, Compactor compactor, Halfway halfway, long lastLsn, Path workDir,
+            Path replicaFile) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        CompactorStatus status = compactor.status().get(DB_ID);
+        while ((status == null || status.appliedLsn() < lastLsn || status.newestRestorePoint() == null)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            status = compactor.status().get(DB_ID);
+        }
+        if (status != null && status.newestRestorePoint() != null) {
+            out.printf("compactor: applied LSN %d, newest snapshot at LSN %d%n", status.appliedLsn(),
+                    status.newestRestorePoint().getLsn());
+        }
+        Path restored = workDir.resolve("shop-halfway.db");
+        RestoreResult result;
+        try (Restore restore = Restore.open(Map.of("bootstrap.servers", bootstrapServers, "journal.topic", TOPIC))) {
+            result = restore.restore(DB_ID, RestoreTarget.time(halfway.time()), restored, true, progress -> { });
+        }
+        out.printf("restore --to-time %s: LSN %d from %s and %d journal entries, into %s%n", halfway.time(), result.lsn(),
+                result.snapshotId().map(id -> "snapshot " + id).orElse("the journal's base entry"), result.entriesApplied(),
+                restored);
+        LiveReader then = new LiveReader(restored);
+        LiveReader now = new LiveReader(replicaFile);
+        String restoredSummary = then.summary();
+        out.printf("%-36s %s%n", "half-way (LSN " + halfway.lsn() + ") the reader saw:", halfway.readerSaw());
+        out.printf("%-36s %s%n", "restored as of then:", restoredSummary);
+        out.printf("%-36s %s%n", "now (LSN " + lastLsn + ") the reader sees:", now.summary());
+        then.close();
+        now.close();
+        boolean same = result.lsn() == halfway.lsn() && restoredSummary.equals(halfway.readerSaw());
+        out.println(same ? "TIME TRAVEL: the restore shows the shop exactly as the reader saw it half-way"
+                : "DIFFERENT: the restore does not show what the reader saw half-way");
+        return same ? 0 : 1;
     }
 
     private static long writerLsn(PagestreamVfs vfs) {
@@ -335,6 +406,17 @@ final class DemoCommand implements Callable<Integer> {
                 }
             } catch (SQLException e) {
                 return -1;
+            }
+        }
+
+        /** Orders, their total and the customers, as the reader sees them. */
+        String summary() throws SQLException {
+            orders();
+            try (Statement s = connection.createStatement();
+                    ResultSet r = s.executeQuery("select (select count(*) from orders), (select coalesce(sum(total_cents), 0)"
+                            + " from orders), (select count(*) from customers)")) {
+                return String.format("%d orders worth %d.%02d, %d customers", r.getLong(1), r.getLong(2) / 100,
+                        r.getLong(2) % 100, r.getLong(3));
             }
         }
 

@@ -10,13 +10,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code pagestream demo}, shortened: broker, writer, replica and reader in one process end with identical files. */
+/**
+ * {@code pagestream demo}, shortened: broker, writer, replica, reader and compactor in one process end with identical
+ * files and a restore that shows the shop as the reader saw it half-way.
+ */
 class DemoCommandIT {
     @TempDir
     Path dir;
 
     @Test
-    void demoEndsWithAByteIdenticalReplica() {
+    void demoEndsWithAByteIdenticalReplicaAndARestoreOfTheHalfWayPoint() {
         PrintStream original = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         int exitCode;
@@ -29,6 +32,7 @@ class DemoCommandIT {
         }
         String output = captured.toString(StandardCharsets.UTF_8);
         assertThat(exitCode).as(output).isZero();
-        assertThat(output).contains("IDENTICAL").contains("integrity_check ok").contains("lag 0 entries");
+        assertThat(output).contains("IDENTICAL").contains("integrity_check ok").contains("lag 0 entries")
+                .contains("TIME TRAVEL: the restore shows the shop exactly as the reader saw it half-way");
     }
 }

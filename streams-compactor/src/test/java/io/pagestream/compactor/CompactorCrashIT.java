@@ -37,7 +37,7 @@ class CompactorCrashIT {
     private static final String TOPIC = "compactor-crash-it";
     private static final List<String> DATABASES = List.of("alpha.db", "beta.db");
     private static final Duration PATIENCE = Duration.ofMinutes(2);
-    private static final int KILLS = 4;
+    private static final int KILLS = 10;
 
     @TempDir
     Path dir;
