@@ -10,6 +10,7 @@ import io.pagestream.replica.RestorePointSummary;
 import io.pagestream.replica.RestoreResult;
 import io.pagestream.replica.RestoreTarget;
 import io.pagestream.replica.RestoreWindow;
+import io.pagestream.replica.internals.JournalIndex;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.vfs.KafkaJournal;
 import io.pagestream.vfs.PagestreamVfs;
@@ -30,6 +31,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Time travel over a seeded history: two databases grow, shrink (auto-vacuum), are vacuumed and change page size while
  * the compactor snapshots them; then every N-th LSN, every snapshot's LSN and its neighbours, seeded commit times and
  * seeded journal offsets restore, through the restore library, exactly the writer's file at the entry they mean
- * (sha256), from snapshots and across their boundaries. Replay with {@code -Dpagestream.seed=N}.
+ * (sha256), from snapshots and across their boundaries; again once a shorter retention expired the first half's
+ * snapshots and the compactor trimmed the journal below the oldest kept one. Replay with {@code -Dpagestream.seed=N}.
  */
 class HistoryIT {
     @RegisterExtension
@@ -59,7 +65,7 @@ class HistoryIT {
     private int fromSnapshots;
 
     @Test
-    void everyPointOfTheHistoryRestoresTheWritersFile() throws Exception {
+    void everyPointOfTheHistoryRestoresTheWritersFileBeforeAndAfterTrimming() throws Exception {
         long seed = Long.getLong("pagestream.seed", System.currentTimeMillis());
         System.out.println("HistoryIT seed=" + seed + " (replay with -Dpagestream.seed=" + seed + ")");
         Random random = new Random(seed);
@@ -71,13 +77,13 @@ class HistoryIT {
         compactorSettings.put("snapshot.interval.ms", "1000");
         compactorSettings.put("snapshot.chunk.bytes", "8192");
 
+        Map<String, List<KafkaJournal.Entry>> journal;
         try (PagestreamVfs vfs = PagestreamVfs.builder(Map.of("bootstrap.servers", broker.bootstrapServers(),
                         "journal.topic", TOPIC, "journal.topic.partitions", "2", "vfs.name", TOPIC,
                         "record.max.bytes", String.valueOf(16 * 1024)))
                 .commitObserver((dbId, lsn, image) -> images.computeIfAbsent(dbId, id -> new ConcurrentHashMap<>())
                         .put(lsn, SeededWriters.sha256(image.readAll())))
-                .install();
-                Compactor compactor = Compactor.start(compactorSettings)) {
+                .install()) {
             Map<String, Connection> connections = new LinkedHashMap<>();
             for (String dbId : DATABASES) {
                 Connection connection = DriverManager.getConnection(vfs.jdbcUrl(Files.createDirectories(dir.resolve("writer"))
@@ -86,19 +92,56 @@ class HistoryIT {
                 exec(connection, "CREATE TABLE items(id INTEGER PRIMARY KEY, data BLOB)");
                 connections.put(dbId, connection);
             }
-            for (int phase = 0; phase < PHASES; phase++) {
-                for (int i = 0; i < TRANSACTIONS_PER_PHASE; i++) {
-                    transaction(connections.get(DATABASES.get(random.nextInt(DATABASES.size()))), phase, random);
-                }
-                if (phase == PHASES / 2) {
-                    for (Connection connection : connections.values()) {
-                        // A page-size change: VACUUM rewrites the whole file at the new size.
-                        exec(connection, "PRAGMA page_size=" + (random.nextBoolean() ? 8192 : 1024));
-                        exec(connection, "VACUUM");
+            Instant halfway = null;
+            try (Compactor compactor = Compactor.start(compactorSettings)) {
+                for (int phase = 0; phase < PHASES; phase++) {
+                    for (int i = 0; i < TRANSACTIONS_PER_PHASE; i++) {
+                        transaction(connections.get(DATABASES.get(random.nextInt(DATABASES.size()))), phase, random);
                     }
+                    if (phase == PHASES / 2) {
+                        for (Connection connection : connections.values()) {
+                            // A page-size change: VACUUM rewrites the whole file at the new size.
+                            exec(connection, "PRAGMA page_size=" + (random.nextBoolean() ? 8192 : 1024));
+                            exec(connection, "VACUUM");
+                        }
+                    }
+                    assertThat(vfs.flush(PATIENCE)).isTrue();
+                    awaitSnapshotOfEveryDatabase(compactor);
+                    if (phase == PHASES / 2 - 1) {
+                        halfway = Instant.now();
+                    }
+                }
+            }
+
+            journal = KafkaJournal.entries(broker.bootstrapServers(), TOPIC);
+            try (Restore restore = Restore.open(settings)) {
+                for (String dbId : DATABASES) {
+                    RestoreWindow window = verifyHistory(restore, dbId, journal.get(dbId), PHASES, random, seed);
+                    assertThat(window.firstLsn()).as("%s: the remaining journal reaches back to its base entry", dbId)
+                            .isEqualTo(1);
+                }
+            }
+
+            // A retention that drops at least the first half's restore points: the compactor expires them and trims
+            // the journal below the oldest kept one, while the history goes on for another phase.
+            compactorSettings.put("retention.ms", String.valueOf(Duration.between(halfway, Instant.now()).toMillis()));
+            compactorSettings.put("retention.check.interval.ms", "200");
+            try (Compactor compactor = Compactor.start(compactorSettings)) {
+                for (int i = 0; i < TRANSACTIONS_PER_PHASE; i++) {
+                    transaction(connections.get(DATABASES.get(i % DATABASES.size())), 1, random);
                 }
                 assertThat(vfs.flush(PATIENCE)).isTrue();
                 awaitSnapshotOfEveryDatabase(compactor);
+                await().atMost(PATIENCE).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                    for (String dbId : DATABASES) {
+                        assertThat(journalBeginning(dbId)).as("%s: journal trimmed", dbId).isPositive();
+                    }
+                });
+                // History after the trim point: restores replay it from the kept snapshots.
+                for (int i = 0; i < TRANSACTIONS_PER_PHASE; i++) {
+                    transaction(connections.get(DATABASES.get(random.nextInt(DATABASES.size()))), 1, random);
+                }
+                assertThat(vfs.flush(PATIENCE)).isTrue();
             }
             for (Connection connection : connections.values()) {
                 connection.close();
@@ -106,11 +149,31 @@ class HistoryIT {
             assertThat(vfs.flush(PATIENCE)).isTrue();
         }
 
-        Map<String, List<KafkaJournal.Entry>> journal = KafkaJournal.entries(broker.bootstrapServers(), TOPIC);
+        // After trimming: the window starts at the oldest kept snapshot, and everything in it still restores exactly.
+        // Offsets stay valid after trimming: entries read before it, and those written since.
+        Map<String, List<KafkaJournal.Entry>> remaining = KafkaJournal.entries(broker.bootstrapServers(), TOPIC);
         try (Restore restore = Restore.open(settings)) {
             for (String dbId : DATABASES) {
-                verifyHistory(restore, dbId, journal.get(dbId), random, seed);
+                List<KafkaJournal.Entry> entries = new ArrayList<>(journal.get(dbId));
+                long readBefore = entries.getLast().entry().getLsn();
+                remaining.getOrDefault(dbId, List.of()).stream().filter(e -> e.entry().getLsn() > readBefore)
+                        .forEach(entries::add);
+                RestoreWindow window = verifyHistory(restore, dbId, entries, 1, random, seed);
+                assertThat(window.firstLsn()).as("%s: the window starts at the oldest kept snapshot", dbId)
+                        .isEqualTo(window.restorePoints().getFirst().lsn()).isGreaterThan(1);
+                long before = window.firstLsn() - 1;
+                assertThatThrownBy(() -> restore.restore(dbId, RestoreTarget.lsn(before), dir.resolve("gone.db"), true,
+                        p -> { })).isInstanceOf(PagestreamException.class).hasMessageContaining("outside the restore window");
             }
+        }
+    }
+
+    /** The first offset still in the database's journal partition. */
+    private static long journalBeginning(String dbId) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers()), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition partition = JournalIndex.partitionOf(TOPIC, consumer.partitionsFor(TOPIC).size(), dbId);
+            return consumer.beginningOffsets(List.of(partition)).get(partition);
         }
     }
 
@@ -154,12 +217,13 @@ class HistoryIT {
         });
     }
 
-    private void verifyHistory(Restore restore, String dbId, List<KafkaJournal.Entry> entries, Random random, long seed)
-            throws Exception {
+    /** Restores the database to many points of its window and checks each against the writer's file; returns the window. */
+    private RestoreWindow verifyHistory(Restore restore, String dbId, List<KafkaJournal.Entry> entries, int minSnapshots,
+            Random random, long seed) throws Exception {
         RestoreWindow window = restore.list(dbId);
-        long lastLsn = entries.getLast().entry().getLsn();
+        long lastLsn = images.get(dbId).keySet().stream().mapToLong(Long::longValue).max().orElseThrow();
         assertThat(window.lastLsn()).as("%s: the window reaches the last entry", dbId).isEqualTo(lastLsn);
-        assertThat(window.restorePoints()).as("%s: snapshots taken during the history", dbId).hasSizeGreaterThanOrEqualTo(PHASES);
+        assertThat(window.restorePoints()).as("%s: snapshots taken during the history", dbId).hasSizeGreaterThanOrEqualTo(minSnapshots);
 
         TreeSet<Long> lsns = new TreeSet<>();
         long step = Math.max(1, (lastLsn - window.firstLsn()) / LSN_SAMPLES);
@@ -181,7 +245,7 @@ class HistoryIT {
             check(restore, dbId, RestoreTarget.lsn(lsn), lsn, output, wrong);
         }
         List<KafkaJournal.Entry> reachable = entries.stream().filter(e -> window.contains(e.entry().getLsn())).toList();
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 6 && !reachable.isEmpty(); i++) {
             KafkaJournal.Entry picked = reachable.get(random.nextInt(reachable.size()));
             Instant time = Instant.ofEpochMilli(picked.entry().getCommitTimeMillis());
             // The last transaction committed at or before the time: later ones in the same millisecond count too.
@@ -199,6 +263,7 @@ class HistoryIT {
         assertThat(fromSnapshots).as("restores that started from a snapshot").isGreaterThan(lsns.size() / 2);
         assertThatThrownBy(() -> restore.restore(dbId, RestoreTarget.lsn(lastLsn + 1), output, true, p -> { }))
                 .isInstanceOf(PagestreamException.class).hasMessageContaining("outside the restore window");
+        return window;
     }
 
     private void check(Restore restore, String dbId, RestoreTarget target, long expectedLsn, Path output, List<String> wrong)
