@@ -117,9 +117,14 @@ public final class Replica implements AutoCloseable {
         try {
             // A new replica starts from its database's newest snapshot when the compactor took one: it then reads only
             // the journal after it.
-            SnapshotBootstrap.install(new PartitionReader(consumer, config.startupTimeout()), config.topic(),
+            PartitionReader reader = new PartitionReader(consumer, config.startupTimeout());
+            SnapshotBootstrap.install(reader, config.topic(), config.directory(), engine::follows);
+            // A replica the journal's retention left behind starts over from a newer snapshot, or halts saying why.
+            Map<String, StartOffsets.NewReplica> leftBehind = SnapshotBootstrap.replaceTrimmed(reader, config.topic(),
                     config.directory(), engine::follows);
-            Map<String, ReplicaPosition> existing = engine.openExisting();
+            Map<String, ReplicaPosition> existing = new HashMap<>(engine.openExisting());
+            existing.keySet().removeAll(leftBehind.keySet());
+            engine.startNewReplicas(leftBehind);
             List<TopicPartition> partitions = partitions();
             consumer.assign(partitions);
             boolean discover = config.databases().isEmpty() || !config.databases().stream().allMatch(engine::hasReplica);
