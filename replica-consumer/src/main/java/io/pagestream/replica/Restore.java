@@ -105,36 +105,35 @@ public final class Restore implements AutoCloseable {
     private record Resolved(RestoreSources sources, RestoreSources.Target target) {}
 
     /**
-     * Resolves the target reading only the journal after the newest restore point at or before it, up to the target;
-     * the whole partition only when no restore point qualifies or the target is not in that range (then, when it is
-     * outside the window, the error names the whole window).
+     * Resolves the target reading only the journal after the newest restore point at or before it (from the partition's
+     * beginning when none is), up to the target; the whole partition only when the target is not in that range: then
+     * it is outside the window, and the error names the whole window.
      */
     private Resolved resolve(String dbId, RestoreTarget target) {
         try {
             TopicPartition partition = journalPartition(dbId);
             List<RestorePoint> points = CatalogReader.restorePoints(reader, config.topic(), dbId);
             Optional<RestorePoint> from = newestBefore(points, partition, target);
-            if (from.isPresent()) {
-                long fromOffset = from.get().getJournalOffset() + 1;
-                JournalIndex tail = switch (target) {
-                    case RestoreTarget.Latest latest -> JournalIndex.scan(reader, partition, dbId, fromOffset, Long.MAX_VALUE,
-                            entry -> false);
-                    case RestoreTarget.AtLsn at -> JournalIndex.scan(reader, partition, dbId, fromOffset,
-                            at.lsn() == from.get().getLsn() ? fromOffset : Long.MAX_VALUE, entry -> entry.lsn() >= at.lsn());
-                    case RestoreTarget.AtTime at -> JournalIndex.scan(reader, partition, dbId, fromOffset, Long.MAX_VALUE,
-                            entry -> entry.commitTimeMillis() > at.time().toEpochMilli());
-                    case RestoreTarget.AtOffset at -> JournalIndex.scan(reader, partition, dbId, fromOffset, at.offset() + 1,
-                            entry -> false);
-                };
-                RestoreSources bounded = new RestoreSources(dbId, tail, points);
-                try {
-                    return new Resolved(bounded, bounded.resolve(target));
-                } catch (CorruptEntryException e) {
-                    throw e;
-                } catch (PagestreamException e) {
-                    log.debug("db {}: {} is not in the journal after restore point {}; reading the whole journal", dbId,
-                            target, from.get().getSnapshotId());
-                }
+            long fromOffset = from.map(point -> point.getJournalOffset() + 1).orElse(0L);
+            JournalIndex range = switch (target) {
+                case RestoreTarget.Latest latest -> JournalIndex.scan(reader, partition, dbId, fromOffset, Long.MAX_VALUE,
+                        entry -> false);
+                case RestoreTarget.AtLsn at -> JournalIndex.scan(reader, partition, dbId, fromOffset,
+                        from.isPresent() && at.lsn() == from.get().getLsn() ? fromOffset : Long.MAX_VALUE,
+                        entry -> entry.lsn() >= at.lsn());
+                case RestoreTarget.AtTime at -> JournalIndex.scan(reader, partition, dbId, fromOffset, Long.MAX_VALUE,
+                        entry -> entry.commitTimeMillis() > at.time().toEpochMilli());
+                case RestoreTarget.AtOffset at -> JournalIndex.scan(reader, partition, dbId, fromOffset, at.offset() + 1,
+                        entry -> false);
+            };
+            RestoreSources bounded = new RestoreSources(dbId, range, points);
+            try {
+                return new Resolved(bounded, bounded.resolve(target));
+            } catch (CorruptEntryException e) {
+                throw e;
+            } catch (PagestreamException e) {
+                log.debug("db {}: {} is not in the journal read from offset {}; reading the whole journal", dbId, target,
+                        range.fromOffset());
             }
             RestoreSources whole = new RestoreSources(dbId, JournalIndex.scan(reader, partition, dbId), points);
             return new Resolved(whole, whole.resolve(target));
