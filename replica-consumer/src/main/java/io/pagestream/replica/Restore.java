@@ -14,10 +14,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -40,8 +42,13 @@ public final class Restore implements AutoCloseable {
     private Restore(RestoreConfig config) {
         this.config = config;
         try {
-            this.consumer = new KafkaConsumer<>(config.consumerSettings(), new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer());
+            Map<String, Object> settings = new HashMap<>(config.consumerSettings());
+            if (!config.originalsWithPrefix(ReplicaConfig.CONSUMER_PREFIX).containsKey(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG)) {
+                // A restore reads one range after another: a fetch left parked at the end of the last range (the catalog's,
+                // read to its end) holds back the first fetch of the next for this long.
+                settings.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 5);
+            }
+            this.consumer = new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         } catch (KafkaException e) {
             throw new PagestreamConfigException("invalid consumer settings: " + e.getMessage()
                     + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
