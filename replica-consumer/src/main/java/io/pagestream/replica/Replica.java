@@ -91,17 +91,35 @@ public final class Replica implements AutoCloseable {
     }
 
     private static Consumer<byte[], byte[]> createConsumer(ReplicaConfig config) {
+        return createConsumer(config, 100, ReplicaConfig.groupId(config.name()));
+    }
+
+    /**
+     * A group-less consumer for the start-up's reads of the catalog and snapshots, one range after another: a short
+     * fetch wait, so that a fetch parked at the end of one range does not hold back the next.
+     */
+    private static Consumer<byte[], byte[]> createStartupConsumer(ReplicaConfig config) {
+        return createConsumer(config, 5, null);
+    }
+
+    private static Consumer<byte[], byte[]> createConsumer(ReplicaConfig config, int fetchMaxWaitMs, String groupId) {
         Map<String, Object> settings = new HashMap<>();
         settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(ReplicaConfig.BOOTSTRAP_SERVERS_CONFIG));
-        settings.put(ConsumerConfig.GROUP_ID_CONFIG, ReplicaConfig.groupId(config.name()));
-        settings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-replica-" + config.name());
+        if (groupId != null) {
+            settings.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        }
+        settings.put(ConsumerConfig.CLIENT_ID_CONFIG, "pagestream-replica-" + config.name() + (groupId == null ? "-startup" : ""));
         settings.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
         settings.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
         // A fetch parked at the broker waiting for data delays the first fetch after a seek (start-up) by this much.
-        settings.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
+        settings.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, fetchMaxWaitMs);
         // Looking for the catalog must not create it where the broker creates topics on first use.
         settings.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         settings.putAll(config.consumerOverrides());
+        if (groupId == null) {
+            settings.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            settings.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        }
         // Not overridable: the replica chooses its own positions, and never reads an aborted transaction.
         settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         settings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -117,9 +135,16 @@ public final class Replica implements AutoCloseable {
         try {
             // A new replica starts from its database's newest snapshot when the compactor took one: it then reads only
             // the journal after it.
-            SnapshotBootstrap.install(new PartitionReader(consumer, config.startupTimeout()), config.topic(),
-                    config.directory(), engine::follows);
-            Map<String, ReplicaPosition> existing = engine.openExisting();
+            Map<String, StartOffsets.NewReplica> leftBehind;
+            try (Consumer<byte[], byte[]> startup = createStartupConsumer(config)) {
+                PartitionReader reader = new PartitionReader(startup, config.startupTimeout());
+                SnapshotBootstrap.install(reader, config.topic(), config.directory(), engine::follows);
+                // A replica the journal's retention left behind starts over from a newer snapshot, or halts saying why.
+                leftBehind = SnapshotBootstrap.replaceTrimmed(reader, config.topic(), config.directory(), engine::follows);
+            }
+            Map<String, ReplicaPosition> existing = new HashMap<>(engine.openExisting());
+            existing.keySet().removeAll(leftBehind.keySet());
+            engine.startNewReplicas(leftBehind);
             List<TopicPartition> partitions = partitions();
             consumer.assign(partitions);
             boolean discover = config.databases().isEmpty() || !config.databases().stream().allMatch(engine::hasReplica);

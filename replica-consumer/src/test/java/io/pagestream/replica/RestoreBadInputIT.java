@@ -111,11 +111,20 @@ class RestoreBadInputIT {
             RestorePoint damaged = uploadDamaged(topic, dbId, at);
             producer.send(new ProducerRecord<>(SnapshotContract.catalogTopic(topic), 0, dbId.getBytes(StandardCharsets.UTF_8),
                     SnapshotCodec.encodeCatalog(new CatalogEntry(dbId, List.of(damaged), 0L)))).get();
+            long target = journal.get(7).entry().getLsn();
+            // While the journal holds its base entry, the restore falls back to it: read only now, from the beginning.
+            Path fromBase = dir.resolve("from-base.db");
+            try (Restore restore = Restore.open(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic))) {
+                RestoreResult result = restore.restore(dbId, RestoreTarget.lsn(target), fromBase, false, p -> {});
+                assertThat(result.snapshotId()).isEmpty();
+                assertThat(result.fallbacks()).singleElement().asString().contains("snapshot " + damaged.getSnapshotId(),
+                        "is damaged", "falling back to the journal's base entry at LSN " + journal.getFirst().entry().getLsn());
+            }
+            assertThat(sha256(Files.readAllBytes(fromBase))).isEqualTo(shaByLsn.get(dbId).get(target));
             // The journal's base entry is gone: only the snapshot reaches later LSNs.
             admin.deleteRecords(Map.of(new TopicPartition(topic, 0), RecordsToDelete.beforeOffset(at.offset() + 1))).all().get();
 
             Path output = dir.resolve("no-fallback.db");
-            long target = journal.get(7).entry().getLsn();
             try (Restore restore = Restore.open(Map.of("bootstrap.servers", broker.bootstrapServers(), "journal.topic", topic))) {
                 assertThat(restore.list(dbId).firstLsn()).isEqualTo(at.entry().getLsn());
                 assertThatThrownBy(() -> restore.restore(dbId, RestoreTarget.lsn(target), output, false, p -> {}))

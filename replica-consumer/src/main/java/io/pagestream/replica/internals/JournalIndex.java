@@ -10,31 +10,38 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Utils;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * One database's entries in its journal partition as they are in Kafka now: LSN, base flag, commit time,
+ * One database's entries in a range of its journal partition as they are in Kafka now: LSN, base flag, commit time,
  * post-checksum and record offsets, without their pages. What a restore can reach, and where it is. A record that
- * cannot be decoded is logged and left out here; a restore that has to replay it fails there, naming it.
+ * cannot be decoded is kept as unreadable, so that a restore whose journal range includes it fails naming it.
  */
 public final class JournalIndex {
-    private static final Logger log = LoggerFactory.getLogger(JournalIndex.class);
-
     /** One entry; a fragmented entry spans {@code firstOffset..lastOffset}. */
     public record Entry(long lsn, boolean base, long commitTimeMillis, long postChecksum, long firstOffset,
             long lastOffset) {}
 
+    /** A record of the database that could not be decoded (or whose fragments did not make an entry), and why. */
+    public record Unreadable(long offset, String origin, String reason) {}
+
     private final TopicPartition partition;
+    private final long fromOffset;
+    private final boolean fromBeginning;
     private final long endOffset;
     private final List<Entry> entries;
+    private final List<Unreadable> unreadable;
 
-    private JournalIndex(TopicPartition partition, long endOffset, List<Entry> entries) {
+    private JournalIndex(TopicPartition partition, long fromOffset, boolean fromBeginning, long endOffset,
+            List<Entry> entries, List<Unreadable> unreadable) {
         this.partition = partition;
+        this.fromOffset = fromOffset;
+        this.fromBeginning = fromBeginning;
         this.endOffset = endOffset;
         this.entries = List.copyOf(entries);
+        this.unreadable = List.copyOf(unreadable);
     }
 
     /** The journal partition holding a database's records: the producer's default partitioning of its key. */
@@ -42,16 +49,34 @@ public final class JournalIndex {
         return new TopicPartition(topic, Utils.toPositive(Utils.murmur2(dbId.getBytes(StandardCharsets.UTF_8))) % partitionCount);
     }
 
-    /**
-     * Reads the database's partition from its beginning to its current end.
-     */
+    /** Reads the database's partition from its beginning to its current end. */
     public static JournalIndex scan(PartitionReader reader, TopicPartition partition, String dbId) throws IOException {
-        byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
+        long beginning = reader.beginningOffset(partition);
         long end = reader.endOffset(partition);
+        return read(reader, partition, dbId, beginning, true, end, end, entry -> false);
+    }
+
+    /**
+     * Reads the database's partition from {@code fromOffset} (the first record of one of its entries) up to
+     * {@code toExclusive} or its current end, whichever comes first, and stops early after the first entry that
+     * {@code stopAfter} accepts.
+     */
+    public static JournalIndex scan(PartitionReader reader, TopicPartition partition, String dbId, long fromOffset,
+            long toExclusive, Predicate<Entry> stopAfter) throws IOException {
+        long beginning = reader.beginningOffset(partition);
+        long end = reader.endOffset(partition);
+        long from = Math.max(fromOffset, beginning);
+        return read(reader, partition, dbId, from, from == beginning, end, Math.min(end, toExclusive), stopAfter);
+    }
+
+    private static JournalIndex read(PartitionReader reader, TopicPartition partition, String dbId, long from,
+            boolean fromBeginning, long end, long toExclusive, Predicate<Entry> stopAfter) throws IOException {
+        byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
         List<Entry> entries = new ArrayList<>();
+        List<Unreadable> unreadable = new ArrayList<>();
         FragmentAssembler fragments = new FragmentAssembler();
         long[] firstOffset = {-1};
-        reader.read(partition, reader.beginningOffset(partition), end, record -> {
+        reader.read(partition, from, toExclusive, record -> {
             if (!Arrays.equals(record.key(), key) || record.value() == null) {
                 return true;
             }
@@ -59,24 +84,38 @@ public final class JournalIndex {
             if (!fragments.isIncomplete()) {
                 firstOffset[0] = record.offset();
             }
-            Optional<JournalEntry> entry;
+            Optional<JournalEntry> decoded;
             try {
-                entry = fragments.accept(JournalCodec.decode(record.value(), origin), origin);
+                decoded = fragments.accept(JournalCodec.decode(record.value(), origin), origin);
             } catch (PagestreamException e) {
-                log.warn("db {}: journal record {} is unreadable; restores up to entries before it still work: {}", dbId,
-                        origin, e.getMessage());
+                unreadable.add(new Unreadable(record.offset(), origin, e.getMessage()));
                 fragments.reset();
                 return true;
             }
-            entry.ifPresent(e -> entries.add(new Entry(e.getLsn(), e.getBase(), e.getCommitTimeMillis(), e.getPostChecksum(),
-                    firstOffset[0], record.offset())));
-            return true;
+            if (decoded.isEmpty()) {
+                return true;
+            }
+            JournalEntry e = decoded.get();
+            Entry entry = new Entry(e.getLsn(), e.getBase(), e.getCommitTimeMillis(), e.getPostChecksum(), firstOffset[0],
+                    record.offset());
+            entries.add(entry);
+            return !stopAfter.test(entry);
         });
-        return new JournalIndex(partition, end, entries);
+        return new JournalIndex(partition, from, fromBeginning, end, entries, unreadable);
     }
 
     public TopicPartition partition() {
         return partition;
+    }
+
+    /** The first offset read. */
+    public long fromOffset() {
+        return fromOffset;
+    }
+
+    /** Whether the read started at the partition's beginning: no entry of the database is older than these. */
+    public boolean fromBeginning() {
+        return fromBeginning;
     }
 
     /** The partition's end offset when it was read. */
@@ -87,6 +126,11 @@ public final class JournalIndex {
     /** The entries in journal order. */
     public List<Entry> entries() {
         return entries;
+    }
+
+    /** The database's records that could not be read, in journal order. */
+    public List<Unreadable> unreadable() {
+        return unreadable;
     }
 
     public Optional<Entry> byLsn(long lsn) {

@@ -11,7 +11,11 @@ import org.apache.kafka.common.TopicPartition;
 
 /** Reads ranges of one partition at a time with a group-less consumer, failing when Kafka stops making progress. */
 public final class PartitionReader {
-    private static final Duration POLL = Duration.ofMillis(100);
+    /**
+     * Short: a poll that fetches only records to skip (transaction markers, aborted data) returns nothing and waits its
+     * whole timeout, while the position it reached may already be the end of the range.
+     */
+    private static final Duration POLL = Duration.ofMillis(5);
 
     private final Consumer<byte[], byte[]> consumer;
     private final Duration timeout;

@@ -80,7 +80,7 @@ public final class RestoreExecution {
     private RestoreResult build(RestoreSources sources, RestoreSources.Target target, FileChannel file, Path destination)
             throws IOException {
         List<String> fallbacks = new ArrayList<>();
-        List<RestoreSources.Start> starts = sources.starts(target);
+        List<RestoreSources.Start> starts = new ArrayList<>(sources.starts(target));
         for (int i = 0; i < starts.size(); i++) {
             RestoreSources.Start start = starts.get(i);
             file.truncate(0);
@@ -88,6 +88,12 @@ public final class RestoreExecution {
                 try {
                     new SnapshotDownload(reader, journalTopic, dbId, start.point(), progress).writeTo(file);
                 } catch (PagestreamException e) {
+                    if (i == starts.size() - 1 && !sources.journal().fromBeginning()) {
+                        // Only now is a base entry older than the journal read worth reading the whole partition for.
+                        sources = new RestoreSources(dbId, JournalIndex.scan(reader, sources.journal().partition(), dbId),
+                                sources.restorePoints());
+                        sources.baseStart(target).ifPresent(starts::add);
+                    }
                     if (i == starts.size() - 1) {
                         throw new PagestreamException(e.getMessage() + "; no older restore point or base entry in the journal"
                                 + " reaches LSN " + target.lsn(), e);
@@ -99,7 +105,10 @@ public final class RestoreExecution {
                 }
             }
             JournalReplay.Outcome replayed = replay(sources, start, target, file);
-            verify(file, target);
+            if (replayed.entriesApplied() > 0) {
+                // Otherwise the file is the snapshot, whose download already scanned it against the target's checksum.
+                verify(file, target);
+            }
             return new RestoreResult(dbId, destination, target.lsn(), Instant.ofEpochMilli(target.commitTimeMillis()),
                     target.checksum(), Optional.ofNullable(start.point()).map(RestorePoint::getSnapshotId),
                     replayed.entriesApplied(), file.size(), fallbacks);

@@ -3,6 +3,7 @@ package io.pagestream.replica.internals;
 import io.pagestream.replica.RestorePointSummary;
 import io.pagestream.replica.RestoreTarget;
 import io.pagestream.replica.RestoreWindow;
+import io.pagestream.schemas.CorruptEntryException;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.avro.RestorePoint;
 import java.time.Instant;
@@ -43,6 +44,11 @@ public final class RestoreSources {
         return journal;
     }
 
+    /** The database's restore points, oldest first. */
+    public List<RestorePoint> restorePoints() {
+        return restorePoints;
+    }
+
     /**
      * @throws PagestreamException when the database has neither a restore point nor a base entry in the journal
      */
@@ -61,11 +67,41 @@ public final class RestoreSources {
     /**
      * The entry a target means.
      *
+     * @throws CorruptEntryException naming the record when an unreadable record of the database lies between the
+     *     newest start at or before the target and the target (the end of the journal for the latest)
      * @throws PagestreamException naming the window when the target is outside it
      */
     public Target resolve(RestoreTarget target) {
         RestoreWindow window = window();
         List<Target> reachable = reachable();
+        Optional<Target> found = find(target, window, reachable);
+        if (found.isPresent()) {
+            long after = startOffsetBefore(found.get());
+            long upTo = target instanceof RestoreTarget.Latest ? Long.MAX_VALUE : found.get().lastOffset();
+            Optional<JournalIndex.Unreadable> unreadable = journal.unreadable().stream()
+                    .filter(u -> u.offset() > after && u.offset() <= upTo).findFirst();
+            if (unreadable.isPresent()) {
+                throw new CorruptEntryException("db " + dbId + ": cannot restore to " + target + ": journal record "
+                        + unreadable.get().origin() + " is unreadable: " + unreadable.get().reason());
+            }
+            return found.get();
+        }
+        String unreadable = journal.unreadable().stream().map(u -> "; journal record " + u.origin() + " is unreadable: "
+                + u.reason()).collect(Collectors.joining());
+        throw new PagestreamException("db " + dbId + ": " + target + " is outside the restore window, " + window
+                + describeOffsets(reachable) + unreadable);
+    }
+
+    /** The offset of the last record before the journal a restore to {@code target} reads: -1 when it reads all. */
+    private long startOffsetBefore(Target target) {
+        long afterPoint = restorePoints.stream().filter(p -> p.getLsn() <= target.lsn())
+                .mapToLong(RestorePoint::getJournalOffset).max().orElse(-1);
+        long afterBase = journal.entries().stream().filter(e -> e.base() && e.lsn() <= target.lsn())
+                .mapToLong(e -> e.firstOffset() - 1).max().orElse(-1);
+        return Math.max(afterPoint, afterBase);
+    }
+
+    private Optional<Target> find(RestoreTarget target, RestoreWindow window, List<Target> reachable) {
         Optional<Target> found = switch (target) {
             case RestoreTarget.Latest latest -> Optional.of(reachable.getLast());
             case RestoreTarget.AtLsn at -> reachable.stream().filter(t -> t.lsn() == at.lsn()).findFirst();
@@ -75,18 +111,25 @@ public final class RestoreSources {
                     || at.offset() >= journal.endOffset() ? Optional.empty()
                     : reachable.stream().filter(t -> t.lastOffset() <= at.offset()).reduce((a, b) -> b);
         };
-        return found.orElseThrow(() -> new PagestreamException("db " + dbId + ": " + target
-                + " is outside the restore window, " + window + describeOffsets(reachable)));
+        return found;
     }
 
-    /** Where a restore to {@code target} can start, best first: restore points newest first, then a base entry. */
+    /**
+     * Where a restore to {@code target} can start, best first: restore points newest first, then a base entry (of the
+     * journal read: when it did not start at the partition's beginning, an older base entry may exist before it).
+     */
     public List<Start> starts(Target target) {
         List<Start> starts = new ArrayList<>();
         restorePoints.reversed().stream().filter(p -> p.getLsn() <= target.lsn())
                 .forEach(p -> starts.add(new Start(p, null)));
-        journal.entries().stream().filter(e -> e.base() && e.lsn() <= target.lsn()).reduce((a, b) -> b)
-                .ifPresent(base -> starts.add(new Start(null, base)));
+        baseStart(target).ifPresent(starts::add);
         return starts;
+    }
+
+    /** The newest base entry at or before the target in the journal read. */
+    public Optional<Start> baseStart(Target target) {
+        return journal.entries().stream().filter(e -> e.base() && e.lsn() <= target.lsn()).reduce((a, b) -> b)
+                .map(base -> new Start(null, base));
     }
 
     public static RestorePointSummary summary(RestorePoint point) {

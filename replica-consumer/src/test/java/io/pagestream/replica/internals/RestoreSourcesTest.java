@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pagestream.replica.RestoreTarget;
 import io.pagestream.replica.RestoreWindow;
+import io.pagestream.schemas.CorruptEntryException;
 import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalRecord;
 import io.pagestream.schemas.PageDiff;
@@ -67,12 +68,18 @@ class RestoreSourcesTest {
     }
 
     private JournalIndex scan(String dbId) throws Exception {
+        return JournalIndex.scan(reader(), partition, dbId);
+    }
+
+    /** A reader of {@link #records} that hands out only those at or after the offset sought. */
+    private PartitionReader reader() {
         MockConsumer<byte[], byte[]> consumer = new MockConsumer<>(AutoOffsetResetStrategy.EARLIEST.name());
         consumer.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, Node.noNode(), new Node[0], new Node[0])));
         consumer.updateBeginningOffsets(Map.of(partition, 0L));
         consumer.updateEndOffsets(Map.of(partition, (long) records.size()));
-        consumer.schedulePollTask(() -> records.forEach(consumer::addRecord));
-        return JournalIndex.scan(new PartitionReader(consumer, Duration.ofSeconds(5)), partition, dbId);
+        consumer.schedulePollTask(() -> records.stream().filter(r -> r.offset() >= consumer.position(partition))
+                .forEach(consumer::addRecord));
+        return new PartitionReader(consumer, Duration.ofSeconds(5));
     }
 
     @Test
@@ -132,6 +139,46 @@ class RestoreSourcesTest {
         RestoreSources sources = new RestoreSources("c", scan("c"), List.of());
         assertThatThrownBy(sources::window).isInstanceOf(PagestreamException.class)
                 .hasMessageContaining("db c cannot be restored: it has no restore point and no base entry");
+    }
+
+    @Test
+    void aBoundedScanReadsFromAnOffsetAndStopsAfterTheEntryWanted() throws Exception {
+        JournalIndex tail = JournalIndex.scan(reader(), partition, "a", offsetsOfA.get(2) + 1, Long.MAX_VALUE,
+                entry -> entry.lsn() >= 5);
+        assertThat(tail.entries()).extracting(JournalIndex.Entry::lsn).containsExactly(4L, 5L);
+        assertThat(tail.fromBeginning()).isFalse();
+        assertThat(tail.endOffset()).isEqualTo(records.size());
+
+        RestoreSources sources = new RestoreSources("a", tail, List.of(point("s3", 3)));
+        assertThat(sources.resolve(RestoreTarget.lsn(4)).lsn()).isEqualTo(4);
+        assertThat(sources.starts(sources.resolve(RestoreTarget.lsn(5)))).extracting(RestoreSources.Start::lsn)
+                .containsExactly(3L, 5L);
+        JournalIndex upToOffset = JournalIndex.scan(reader(), partition, "a", offsetsOfA.get(2) + 1, offsetsOfA.get(3) + 1,
+                entry -> false);
+        assertThat(upToOffset.entries()).extracting(JournalIndex.Entry::lsn).containsExactly(4L);
+    }
+
+    @Test
+    void anUnreadableRecordFailsTargetsAtOrAfterItNamingItButNotTargetsAStartSkipsIt() throws Exception {
+        long garbage = records.size();
+        records.add(new ConsumerRecord<>(TOPIC, 0, garbage, "a".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "not an entry".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        add(entry("a", 7, false, T0 + 60, 1, new Random(SEED)));
+        JournalIndex withGarbage = scan("a");
+        assertThat(withGarbage.unreadable()).singleElement().satisfies(u -> assertThat(u.offset()).isEqualTo(garbage));
+
+        RestoreSources sources = new RestoreSources("a", withGarbage, List.of());
+        assertThat(sources.resolve(RestoreTarget.lsn(6)).lsn()).isEqualTo(6);
+        for (RestoreTarget target : List.of(RestoreTarget.latest(), RestoreTarget.lsn(7))) {
+            assertThatThrownBy(() -> sources.resolve(target)).isInstanceOf(CorruptEntryException.class)
+                    .hasMessageContaining("db a: cannot restore to " + target)
+                    .hasMessageContaining(TOPIC + "-0@" + garbage + " (db a) is unreadable");
+        }
+        // A base entry after the unreadable record starts a restore that does not read it.
+        add(entry("a", 8, true, T0 + 70, 1, new Random(SEED)));
+        add(entry("a", 9, false, T0 + 80, 1, new Random(SEED)));
+        RestoreSources afterBase = new RestoreSources("a", scan("a"), List.of());
+        assertThat(afterBase.resolve(RestoreTarget.latest()).lsn()).isEqualTo(9);
     }
 
     private void add(JournalEntry entry) {
