@@ -6,6 +6,7 @@ import io.pagestream.schemas.avro.PageDelta;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.AbstractList;
@@ -159,31 +160,101 @@ public final class JournalCodec {
      * @throws CorruptEntryException naming the origin when it is not an entry or does not decode
      */
     public static JournalEntry readEntryStart(InputStream in, int maxDeltas, String origin) {
-        try {
-            byte[] header = in.readNBytes(JournalContract.SINGLE_OBJECT_HEADER_LENGTH);
-            long fingerprint = SingleObject.fingerprintOf(header, origin, "journal entry");
-            if (fingerprint != ENTRY.fingerprint()) {
-                throw new CorruptEntryException(origin + ": not a JournalEntry (fingerprint " + JournalContract.hex(fingerprint) + ")");
-            }
-            BinaryDecoder decoder = DecoderFactory.get().directBinaryDecoder(in, null);
-            JournalEntry entry = new JournalEntry(decoder.readString(), decoder.readLong(), decoder.readBoolean(),
-                    decoder.readLong(), decoder.readLong(), decoder.readInt(), decoder.readInt(), decoder.readLong(),
-                    new ArrayList<>());
-            SpecificDatumReader<PageDelta> reader = new SpecificDatumReader<>(PageDelta.getClassSchema(),
-                    PageDelta.getClassSchema(), JournalAvroModel.INSTANCE);
-            for (long block = decoder.readArrayStart(); block > 0 && entry.getDeltas().size() < maxDeltas; block = decoder.arrayNext()) {
-                for (long i = 0; i < block && entry.getDeltas().size() < maxDeltas; i++) {
-                    entry.getDeltas().add(reader.read(null, decoder));
+        EntryReader reader = readEntry(in, origin);
+        JournalEntry fields = reader.fields();
+        List<PageDelta> deltas = new ArrayList<>();
+        for (PageDelta delta = deltas.size() < maxDeltas ? reader.next() : null; delta != null;
+                delta = deltas.size() < maxDeltas ? reader.next() : null) {
+            deltas.add(delta);
+        }
+        return new JournalEntry(fields.getDbId(), fields.getLsn(), fields.getBase(), fields.getPreChecksum(),
+                fields.getPostChecksum(), fields.getPageSize(), fields.getPageCount(), fields.getCommitTimeMillis(), deltas);
+    }
+
+    /**
+     * Reads an encoded entry from a stream: its fields at once, then its deltas one at a time, each checked as
+     * {@link #validate(JournalEntry, String)} checks them.
+     *
+     * @throws CorruptEntryException naming the origin when it is not an entry or its fields do not decode
+     */
+    public static EntryReader readEntry(InputStream in, String origin) {
+        return new EntryReader(in, origin);
+    }
+
+    /** An entry read a delta at a time (see {@link #readEntry}); closing it closes the stream. */
+    public static final class EntryReader implements AutoCloseable {
+        private final InputStream in;
+        private final String origin;
+        private final BinaryDecoder decoder;
+        private final SpecificDatumReader<PageDelta> reader = new SpecificDatumReader<>(PageDelta.getClassSchema(),
+                PageDelta.getClassSchema(), JournalAvroModel.INSTANCE);
+        private final JournalEntry fields;
+        private long leftInBlock;
+        private int previous;
+
+        private EntryReader(InputStream in, String origin) {
+            this.in = in;
+            this.origin = origin;
+            try {
+                byte[] header = in.readNBytes(JournalContract.SINGLE_OBJECT_HEADER_LENGTH);
+                long fingerprint = SingleObject.fingerprintOf(header, origin, "journal entry");
+                if (fingerprint != ENTRY.fingerprint()) {
+                    throw new CorruptEntryException(origin + ": not a JournalEntry (fingerprint "
+                            + JournalContract.hex(fingerprint) + ")");
                 }
-                if (entry.getDeltas().size() >= maxDeltas) {
-                    break;
-                }
+                decoder = DecoderFactory.get().directBinaryDecoder(in, null);
+                fields = new JournalEntry(decoder.readString(), decoder.readLong(), decoder.readBoolean(),
+                        decoder.readLong(), decoder.readLong(), decoder.readInt(), decoder.readInt(), decoder.readLong(),
+                        List.of());
+                validate(fields, origin);
+                leftInBlock = decoder.readArrayStart();
+            } catch (PagestreamException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new CorruptEntryException(origin + ": the entry's fields do not decode: " + e, e);
             }
-            return entry;
-        } catch (PagestreamException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new CorruptEntryException(origin + ": the start of the entry does not decode: " + e, e);
+        }
+
+        /** The entry's fields; its deltas are not in it. */
+        public JournalEntry fields() {
+            return fields;
+        }
+
+        /**
+         * The next delta, or null after the last.
+         *
+         * @throws CorruptEntryException when it does not decode, or is out of order or beyond the page count
+         */
+        public PageDelta next() {
+            try {
+                if (leftInBlock == 0) {
+                    return null;
+                }
+                PageDelta delta = reader.read(null, decoder);
+                if (--leftInBlock == 0) {
+                    leftInBlock = decoder.arrayNext();
+                }
+                if (delta.getPgno() <= previous || delta.getPgno() > fields.getPageCount()) {
+                    throw new CorruptEntryException(origin + " " + fields.getDbId() + "@" + fields.getLsn() + ": page "
+                            + delta.getPgno() + " out of order or beyond page count " + fields.getPageCount());
+                }
+                previous = delta.getPgno();
+                return delta;
+            } catch (PagestreamException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new CorruptEntryException(origin + " " + fields.getDbId() + "@" + fields.getLsn()
+                        + ": a delta does not decode: " + e, e);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                in.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(origin + ": cannot close", e);
+            }
         }
     }
 

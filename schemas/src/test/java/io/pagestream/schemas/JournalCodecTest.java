@@ -74,6 +74,32 @@ class JournalCodecTest {
     }
 
     @Test
+    void anAssemblerOfFieldsOnlyChecksEveryFragmentAndKeepsNoPages() {
+        Random rnd = new Random(SEED);
+        JournalEntry entry = bigEntry(rnd, "db", 10);
+        List<JournalRecord> records = JournalCodec.toRecords(entry, LIMIT);
+        FragmentAssembler assembler = FragmentAssembler.fieldsOnly();
+        Optional<JournalEntry> complete = Optional.empty();
+        for (JournalRecord record : records) {
+            complete = assembler.accept(JournalCodec.decode(record.value(), ORIGIN), ORIGIN);
+        }
+        assertThat(complete).as("seed %d", SEED).isPresent();
+        assertThat(complete.get().getPostChecksum()).isEqualTo(entry.getPostChecksum());
+        assertThat(complete.get().getLsn()).isEqualTo(10);
+        assertThat(complete.get().getDeltas()).isEmpty();
+
+        byte[] damaged = records.get(1).value().clone();
+        damaged[damaged.length - 1] ^= 1;
+        assembler.accept(JournalCodec.decode(records.getFirst().value(), ORIGIN), ORIGIN);
+        assembler.accept(JournalCodec.decode(damaged, ORIGIN), ORIGIN);
+        assertThatThrownBy(() -> {
+            for (JournalRecord record : records.subList(2, records.size())) {
+                assembler.accept(JournalCodec.decode(record.value(), ORIGIN), ORIGIN);
+            }
+        }).isInstanceOf(CorruptEntryException.class).hasMessageContaining("CRC32C");
+    }
+
+    @Test
     void fragmentsReadFromSlicesEqualThoseOfTheEncodedEntry() {
         Random rnd = new Random(SEED);
         JournalEntry entry = bigEntry(rnd, "db", 10);
