@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * magic: should its transaction not have committed, Kafka may still hold it. Segments are preallocated with zeros and
  * synced when created, so appending changes only data blocks: when the outbox shares the database's device, writing
  * the new records to the device before SQLite's fsync of the database is enough, since the cache flush of that fsync
- * covers them (one flush per commit, not two).
+ * covers them (one flush per commit, not two). An entry larger than {@link #IN_MEMORY_BYTES} (a whole-database entry)
+ * is written to its segment as it is encoded, past the preallocated bytes, and read back from there when published.
  */
 final class Outbox implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Outbox.class);
