@@ -45,8 +45,8 @@ public final class JournalCodec {
 
     /** {@link #toRecords(JournalEntry, int)} for an entry already encoded by {@link #encodeEntry}. */
     public static List<JournalRecord> toRecords(JournalEntry entry, byte[] encoded, int maxRecordBytes) {
-        return toRecords(entry, encoded.length, crc32c(encoded), (offset, length) -> ByteBuffer.wrap(encoded, (int) offset, length),
-                maxRecordBytes);
+        return List.copyOf(toRecords(entry, encoded.length, crc32c(encoded),
+                (offset, length) -> ByteBuffer.wrap(encoded, (int) offset, length), maxRecordBytes));
     }
 
     /** Where an encoded entry too large to hold in memory is read from, a slice at a time. */
