@@ -12,7 +12,9 @@ import java.util.concurrent.CompletableFuture;
 public interface JournalSink extends AutoCloseable {
     /**
      * Publishes the records of consecutive entries of one database, in order, after every record sent before — all
-     * of them or none (Kafka: one transaction).
+     * of them or none (Kafka: one transaction). The records of an entry too large to hold in memory (a base entry of a
+     * large database) are read from the outbox as the list is read, each time it is read: a sink that takes them one
+     * by one, keeping none, holds about one at a time.
      *
      * @return completes when every record is acknowledged, exceptionally when they cannot be
      */

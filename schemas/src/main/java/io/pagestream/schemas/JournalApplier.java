@@ -94,6 +94,96 @@ public final class JournalApplier {
         }
     }
 
+    /** Receives the pages of an entry that carries every page whole (see {@link #forEachWholePage}). */
+    @FunctionalInterface
+    public interface PageSink {
+        void page(long pgno, byte[] image) throws IOException;
+    }
+
+    /**
+     * Applies an entry spooled because it was too large to hold ({@link FragmentSpool}), which must carry every page
+     * whole (as base entries and page-size changes do): its post-checksum is verified over the spooled pages before the
+     * file is written, so a rejected entry leaves the file untouched; memory use is a page at a time.
+     *
+     * @param currentChecksum the file's checksum as last verified
+     * @return the file's new checksum, equal to the entry's post-checksum
+     */
+    public static long applyWhole(FragmentSpool spool, FileChannel file, long currentChecksum, String origin) {
+        JournalEntry fields = spool.fields();
+        String where = origin + " " + spool.describe();
+        verifyWhole(spool, currentChecksum, origin);
+        int pageSize = fields.getPageSize();
+        try (JournalCodec.EntryReader reader = spool.open(origin)) {
+            forEachWholePage(reader, where, (pgno, image) -> writeFully(file, image, (pgno - 1) * pageSize));
+            resize(file, (long) fields.getPageCount() * pageSize);
+        } catch (IOException e) {
+            throw new UncheckedIOException(where + ": cannot apply", e);
+        }
+        return fields.getPostChecksum();
+    }
+
+    /**
+     * Checks a spooled entry against the database it applies to (its pre-checksum, unless it is a base entry) and
+     * against itself (every page whole, its post-checksum), reading it a delta at a time; writes nothing.
+     *
+     * @throws ChecksumMismatchException when a checksum does not match
+     * @throws CorruptEntryException when it does not carry every page whole
+     */
+    public static void verifyWhole(FragmentSpool spool, long currentChecksum, String origin) {
+        JournalEntry fields = spool.fields();
+        String where = origin + " " + spool.describe();
+        if (!fields.getBase() && fields.getPreChecksum() != currentChecksum) {
+            throw new ChecksumMismatchException(where + ": pre-apply checksum does not match the database",
+                    fields.getPreChecksum(), currentChecksum);
+        }
+        long checksum;
+        try (JournalCodec.EntryReader reader = spool.open(origin)) {
+            checksum = forEachWholePage(reader, where, (pgno, image) -> { });
+        } catch (IOException e) {
+            throw new UncheckedIOException(where + ": cannot read the spooled entry", e);
+        }
+        if (checksum != fields.getPostChecksum()) {
+            throw new ChecksumMismatchException(where + ": post-apply checksum does not match the entry; nothing written",
+                    fields.getPostChecksum(), checksum);
+        }
+    }
+
+    /**
+     * Decodes the pages of an entry that must carry pages 1..pageCount (lock-byte page excepted) whole, handing each to
+     * {@code sink} in order.
+     *
+     * @return the checksum of the database they make
+     * @throws CorruptEntryException when a page is missing or not whole
+     */
+    public static long forEachWholePage(JournalCodec.EntryReader reader, String where, PageSink sink) throws IOException {
+        JournalEntry fields = reader.fields();
+        int pageSize = fields.getPageSize();
+        long lockPage = JournalContract.lockBytePgno(pageSize);
+        long checksum = JournalContract.EMPTY_CHECKSUM;
+        long expected = 1;
+        for (PageDelta delta = reader.next(); delta != null; delta = reader.next()) {
+            if (expected == lockPage && delta.getPgno() != lockPage) {
+                expected++;
+            }
+            if (delta.getPgno() != expected || PageDiff.needsPreImage(delta)) {
+                throw new CorruptEntryException(where + ": an entry too large to apply in memory must carry every page"
+                        + " whole (as base entries and page-size changes do); page " + expected + " is missing or encoded as "
+                        + (delta.getPgno() == expected ? delta.getEncoding() : DeltaEncoding.PAGE));
+            }
+            byte[] image = PageDiff.decode(delta, new byte[pageSize], pageSize, where);
+            checksum ^= PageChecksum.of(expected, image);
+            sink.page(expected, image);
+            expected++;
+        }
+        if (expected == lockPage && lockPage <= fields.getPageCount()) {
+            expected++;
+        }
+        if (expected != fields.getPageCount() + 1L) {
+            throw new CorruptEntryException(where + ": carries pages 1.." + (expected - 1) + " of " + fields.getPageCount());
+        }
+        return checksum;
+    }
+
     /** A database with no pages: the file becomes empty. */
     private static long applyEmpty(JournalEntry entry, FileChannel file, String where) throws IOException {
         if (!entry.getDeltas().isEmpty() || entry.getPostChecksum() != JournalContract.EMPTY_CHECKSUM) {

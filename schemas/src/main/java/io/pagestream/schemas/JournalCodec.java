@@ -3,10 +3,24 @@ package io.pagestream.schemas;
 import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.schemas.avro.JournalFragment;
 import io.pagestream.schemas.avro.PageDelta;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.AbstractList;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.RandomAccess;
 import java.util.zip.CRC32C;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 
 /** Encodes entries into journal records (fragmenting large ones) and decodes record values. */
 public final class JournalCodec {
@@ -31,25 +45,217 @@ public final class JournalCodec {
 
     /** {@link #toRecords(JournalEntry, int)} for an entry already encoded by {@link #encodeEntry}. */
     public static List<JournalRecord> toRecords(JournalEntry entry, byte[] encoded, int maxRecordBytes) {
-        String dbId = entry.getDbId();
-        if (encoded.length <= maxRecordBytes) {
-            return List.of(new JournalRecord(dbId, encoded, headers(entry, 0, 0)));
+        return List.copyOf(toRecords(entry, encoded.length, crc32c(encoded),
+                (offset, length) -> ByteBuffer.wrap(encoded, (int) offset, length), maxRecordBytes));
+    }
+
+    /** Where an encoded entry too large to hold in memory is read from, a slice at a time. */
+    @FunctionalInterface
+    public interface EncodedSlices {
+        /** The {@code length} bytes of the encoded entry from {@code offset}. */
+        ByteBuffer read(long offset, int length);
+    }
+
+    /**
+     * {@link #toRecords(JournalEntry, int)} for an entry encoded elsewhere (e.g. in a file): each record is built from
+     * its slice when the list is read at its index, so a sink that sends the records one by one holds about one at a time.
+     *
+     * @param fields the entry's fields; its deltas are not read
+     * @param encodedLength the length of the encoded entry
+     * @param entryCrc CRC32C of the encoded entry
+     * @throws PagestreamConfigException when the entry is too large for the record format (its length is a 32-bit int)
+     */
+    public static List<JournalRecord> toRecords(JournalEntry fields, long encodedLength, int entryCrc, EncodedSlices slices,
+            int maxRecordBytes) {
+        String dbId = fields.getDbId();
+        if (encodedLength <= maxRecordBytes) {
+            ByteBuffer whole = slices.read(0, (int) encodedLength);
+            return List.of(new JournalRecord(dbId, PageDiff.bytes(whole), headers(fields, 0, 0)));
+        }
+        if (encodedLength > Integer.MAX_VALUE) {
+            throw new PagestreamConfigException("db " + dbId + " LSN " + fields.getLsn() + ": its entry is " + encodedLength
+                    + " bytes encoded, more than the journal's fragments can describe (" + Integer.MAX_VALUE + " bytes)");
         }
         int chunkSize = maxRecordBytes - FRAGMENT_OVERHEAD - dbId.length() * 4;
         if (chunkSize < 1024) {
             throw new PagestreamConfigException("record limit " + maxRecordBytes + " bytes is too small to fragment entries");
         }
-        int count = (encoded.length + chunkSize - 1) / chunkSize;
-        int entryCrc = crc32c(encoded);
-        List<JournalRecord> records = new ArrayList<>(count);
-        for (int index = 0; index < count; index++) {
-            int from = index * chunkSize;
-            int to = Math.min(encoded.length, from + chunkSize);
-            JournalFragment fragment = new JournalFragment(dbId, entry.getLsn(), index, count, encoded.length, entryCrc,
-                    ByteBuffer.wrap(encoded, from, to - from));
-            records.add(new JournalRecord(dbId, FRAGMENT.encode(fragment), headers(entry, index, count)));
+        int count = (int) ((encodedLength + chunkSize - 1) / chunkSize);
+        return new FragmentList(fields, (int) encodedLength, entryCrc, slices, chunkSize, count);
+    }
+
+    /** The fragment records of one entry, each encoded when read. */
+    private static final class FragmentList extends AbstractList<JournalRecord> implements RandomAccess {
+        private final JournalEntry fields;
+        private final int encodedLength;
+        private final int entryCrc;
+        private final EncodedSlices slices;
+        private final int chunkSize;
+        private final int count;
+
+        FragmentList(JournalEntry fields, int encodedLength, int entryCrc, EncodedSlices slices, int chunkSize, int count) {
+            this.fields = fields;
+            this.encodedLength = encodedLength;
+            this.entryCrc = entryCrc;
+            this.slices = slices;
+            this.chunkSize = chunkSize;
+            this.count = count;
         }
-        return records;
+
+        @Override
+        public JournalRecord get(int index) {
+            java.util.Objects.checkIndex(index, count);
+            long from = (long) index * chunkSize;
+            int length = (int) Math.min(chunkSize, encodedLength - from);
+            JournalFragment fragment = new JournalFragment(fields.getDbId(), fields.getLsn(), index, count, encodedLength,
+                    entryCrc, slices.read(from, length));
+            return new JournalRecord(fields.getDbId(), FRAGMENT.encode(fragment), headers(fields, index, count));
+        }
+
+        @Override
+        public int size() {
+            return count;
+        }
+    }
+
+    /**
+     * Writes an entry exactly as {@link #encodeEntry} encodes it, its deltas taken one at a time from {@code deltas}
+     * (so no more than one is held at once: base entries of databases larger than the heap).
+     *
+     * @param fields the entry's fields; its own deltas are ignored
+     * @param deltaCount how many deltas {@code deltas} yields
+     */
+    public static void writeEntry(JournalEntry fields, int deltaCount, Iterator<PageDelta> deltas, OutputStream out)
+            throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(JournalContract.SINGLE_OBJECT_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        header.put(JournalContract.MAGIC_0).put(JournalContract.MAGIC_1).putLong(ENTRY.fingerprint());
+        out.write(header.array());
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
+        encoder.writeString(fields.getDbId());
+        encoder.writeLong(fields.getLsn());
+        encoder.writeBoolean(fields.getBase());
+        encoder.writeLong(fields.getPreChecksum());
+        encoder.writeLong(fields.getPostChecksum());
+        encoder.writeInt(fields.getPageSize());
+        encoder.writeInt(fields.getPageCount());
+        encoder.writeLong(fields.getCommitTimeMillis());
+        encoder.writeArrayStart();
+        encoder.setItemCount(deltaCount);
+        SpecificDatumWriter<PageDelta> writer = new SpecificDatumWriter<>(PageDelta.getClassSchema(), JournalAvroModel.INSTANCE);
+        for (int i = 0; i < deltaCount; i++) {
+            if (!deltas.hasNext()) {
+                throw new IllegalStateException("the entry was to carry " + deltaCount + " deltas but has " + i);
+            }
+            encoder.startItem();
+            writer.write(deltas.next(), encoder);
+        }
+        encoder.writeArrayEnd();
+        encoder.flush();
+    }
+
+    /**
+     * Reads the start of an encoded entry: its fields and at most {@code maxDeltas} of its first deltas (the rest is not
+     * read), for an entry too large to decode whole.
+     *
+     * @throws CorruptEntryException naming the origin when it is not an entry or does not decode
+     */
+    public static JournalEntry readEntryStart(InputStream in, int maxDeltas, String origin) {
+        EntryReader reader = readEntry(in, origin);
+        JournalEntry fields = reader.fields();
+        List<PageDelta> deltas = new ArrayList<>();
+        for (PageDelta delta = deltas.size() < maxDeltas ? reader.next() : null; delta != null;
+                delta = deltas.size() < maxDeltas ? reader.next() : null) {
+            deltas.add(delta);
+        }
+        return new JournalEntry(fields.getDbId(), fields.getLsn(), fields.getBase(), fields.getPreChecksum(),
+                fields.getPostChecksum(), fields.getPageSize(), fields.getPageCount(), fields.getCommitTimeMillis(), deltas);
+    }
+
+    /**
+     * Reads an encoded entry from a stream: its fields at once, then its deltas one at a time, each checked as
+     * {@link #validate(JournalEntry, String)} checks them.
+     *
+     * @throws CorruptEntryException naming the origin when it is not an entry or its fields do not decode
+     */
+    public static EntryReader readEntry(InputStream in, String origin) {
+        return new EntryReader(in, origin);
+    }
+
+    /** An entry read a delta at a time (see {@link #readEntry}); closing it closes the stream. */
+    public static final class EntryReader implements AutoCloseable {
+        private final InputStream in;
+        private final String origin;
+        private final BinaryDecoder decoder;
+        private final SpecificDatumReader<PageDelta> reader = new SpecificDatumReader<>(PageDelta.getClassSchema(),
+                PageDelta.getClassSchema(), JournalAvroModel.INSTANCE);
+        private final JournalEntry fields;
+        private long leftInBlock;
+        private int previous;
+
+        private EntryReader(InputStream in, String origin) {
+            this.in = in;
+            this.origin = origin;
+            try {
+                byte[] header = in.readNBytes(JournalContract.SINGLE_OBJECT_HEADER_LENGTH);
+                long fingerprint = SingleObject.fingerprintOf(header, origin, "journal entry");
+                if (fingerprint != ENTRY.fingerprint()) {
+                    throw new CorruptEntryException(origin + ": not a JournalEntry (fingerprint "
+                            + JournalContract.hex(fingerprint) + ")");
+                }
+                decoder = DecoderFactory.get().directBinaryDecoder(in, null);
+                fields = new JournalEntry(decoder.readString(), decoder.readLong(), decoder.readBoolean(),
+                        decoder.readLong(), decoder.readLong(), decoder.readInt(), decoder.readInt(), decoder.readLong(),
+                        List.of());
+                validate(fields, origin);
+                leftInBlock = decoder.readArrayStart();
+            } catch (PagestreamException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new CorruptEntryException(origin + ": the entry's fields do not decode: " + e, e);
+            }
+        }
+
+        /** The entry's fields; its deltas are not in it. */
+        public JournalEntry fields() {
+            return fields;
+        }
+
+        /**
+         * The next delta, or null after the last.
+         *
+         * @throws CorruptEntryException when it does not decode, or is out of order or beyond the page count
+         */
+        public PageDelta next() {
+            try {
+                if (leftInBlock == 0) {
+                    return null;
+                }
+                PageDelta delta = reader.read(null, decoder);
+                if (--leftInBlock == 0) {
+                    leftInBlock = decoder.arrayNext();
+                }
+                if (delta.getPgno() <= previous || delta.getPgno() > fields.getPageCount()) {
+                    throw new CorruptEntryException(origin + " " + fields.getDbId() + "@" + fields.getLsn() + ": page "
+                            + delta.getPgno() + " out of order or beyond page count " + fields.getPageCount());
+                }
+                previous = delta.getPgno();
+                return delta;
+            } catch (PagestreamException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new CorruptEntryException(origin + " " + fields.getDbId() + "@" + fields.getLsn()
+                        + ": a delta does not decode: " + e, e);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                in.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(origin + ": cannot close", e);
+            }
+        }
     }
 
     /**

@@ -74,6 +74,49 @@ class JournalApplierTest {
     // ---- base entries ----
 
     @Test
+    void aSpooledEntryAppliesAsTheWholeOneAndOneThatDoesNotVerifyLeavesTheFileUntouched() throws IOException {
+        Random rnd = new Random(SEED);
+        int pageSize = TestPages.randomPageSize(rnd);
+        List<byte[]> before = TestPages.randomDatabase(rnd, pageSize, 5);
+        long current = JournalApplier.apply(TestPages.baseEntry(DB, 1, pageSize, before), file, 0);
+        List<byte[]> pages = TestPages.randomDatabase(rnd, pageSize, 60);
+        JournalEntry base = TestPages.baseEntry(DB, 2, pageSize, pages);
+
+        try (FragmentSpool spool = spool(base, dir.resolve("good.spool"))) {
+            assertThat(JournalApplier.applyWhole(spool, file, current, "test")).isEqualTo(base.getPostChecksum());
+        }
+        assertThat(TestPages.read(path)).as("seed %d", SEED).isEqualTo(TestPages.concat(pages));
+        assertThat(dir.resolve("good.spool")).doesNotExist();
+
+        JournalEntry wrong = TestPages.copy(base);
+        wrong.setLsn(3);
+        wrong.setPostChecksum(base.getPostChecksum() ^ 1);
+        try (FragmentSpool spool = spool(wrong, dir.resolve("wrong.spool"))) {
+            Throwable thrown = catchThrowable(() -> JournalApplier.applyWhole(spool, file, base.getPostChecksum(), "test"));
+            assertThat(thrown).isInstanceOf(ChecksumMismatchException.class).hasMessageContaining("app.db@3");
+        }
+        assertThat(TestPages.read(path)).as("seed %d", SEED).isEqualTo(TestPages.concat(pages));
+    }
+
+    /** The entry's fragments, as a consumer receives them, spooled. */
+    private static FragmentSpool spool(JournalEntry entry, Path at) {
+        List<JournalRecord> records = JournalCodec.toRecords(entry, 4 * 1024);
+        assertThat(records).hasSizeGreaterThan(2);
+        FragmentSpool spool = null;
+        for (int i = 0; i < records.size(); i++) {
+            DecodedRecord.Fragment part = (DecodedRecord.Fragment) JournalCodec.decode(records.get(i).value(), "test");
+            if (spool == null) {
+                assertThat(FragmentSpool.worthSpooling(part, 1000)).isTrue();
+                spool = FragmentSpool.start(part.fragment(), at, "test");
+            } else {
+                assertThat(spool.accept(part.fragment(), "test")).isEqualTo(i == records.size() - 1);
+            }
+        }
+        assertThat(spool.fields().getDeltas()).isEmpty();
+        return spool;
+    }
+
+    @Test
     void baseEntryRecreatesTheDatabase() throws IOException {
         Random rnd = new Random(SEED);
         for (int pageSize : new int[] {512, 4096, 65536}) {

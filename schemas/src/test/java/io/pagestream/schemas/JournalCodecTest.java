@@ -59,6 +59,64 @@ class JournalCodecTest {
     }
 
     @Test
+    void anEntryWrittenDeltaByDeltaIsEncodedAsAWholeOneAndItsStartReadsBack() throws IOException {
+        Random rnd = new Random(SEED);
+        for (int deltas : new int[] {0, 1, 7}) {
+            JournalEntry entry = randomEntry(rnd, "orders.db", 9, deltas);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            JournalCodec.writeEntry(entry, entry.getDeltas().size(), entry.getDeltas().iterator(), out);
+            assertThat(out.toByteArray()).as("seed %d, %d deltas", SEED, deltas).isEqualTo(JournalCodec.encodeEntry(entry));
+
+            JournalEntry start = JournalCodec.readEntryStart(new java.io.ByteArrayInputStream(out.toByteArray()), 1, ORIGIN);
+            assertThat(start.getPostChecksum()).isEqualTo(entry.getPostChecksum());
+            assertThat(start.getDeltas()).isEqualTo(entry.getDeltas().subList(0, Math.min(1, deltas)));
+        }
+    }
+
+    @Test
+    void anAssemblerOfFieldsOnlyChecksEveryFragmentAndKeepsNoPages() {
+        Random rnd = new Random(SEED);
+        JournalEntry entry = bigEntry(rnd, "db", 10);
+        List<JournalRecord> records = JournalCodec.toRecords(entry, LIMIT);
+        FragmentAssembler assembler = FragmentAssembler.fieldsOnly();
+        Optional<JournalEntry> complete = Optional.empty();
+        for (JournalRecord record : records) {
+            complete = assembler.accept(JournalCodec.decode(record.value(), ORIGIN), ORIGIN);
+        }
+        assertThat(complete).as("seed %d", SEED).isPresent();
+        assertThat(complete.get().getPostChecksum()).isEqualTo(entry.getPostChecksum());
+        assertThat(complete.get().getLsn()).isEqualTo(10);
+        assertThat(complete.get().getDeltas()).isEmpty();
+
+        byte[] damaged = records.get(1).value().clone();
+        damaged[damaged.length - 1] ^= 1;
+        assembler.accept(JournalCodec.decode(records.getFirst().value(), ORIGIN), ORIGIN);
+        assembler.accept(JournalCodec.decode(damaged, ORIGIN), ORIGIN);
+        assertThatThrownBy(() -> {
+            for (JournalRecord record : records.subList(2, records.size())) {
+                assembler.accept(JournalCodec.decode(record.value(), ORIGIN), ORIGIN);
+            }
+        }).isInstanceOf(CorruptEntryException.class).hasMessageContaining("CRC32C");
+    }
+
+    @Test
+    void fragmentsReadFromSlicesEqualThoseOfTheEncodedEntry() {
+        Random rnd = new Random(SEED);
+        JournalEntry entry = bigEntry(rnd, "db", 10);
+        byte[] encoded = JournalCodec.encodeEntry(entry);
+        List<JournalRecord> expected = JournalCodec.toRecords(entry, LIMIT);
+        JournalEntry fields = new JournalEntry(entry.getDbId(), entry.getLsn(), entry.getBase(), entry.getPreChecksum(),
+                entry.getPostChecksum(), entry.getPageSize(), entry.getPageCount(), entry.getCommitTimeMillis(), List.of());
+        List<JournalRecord> sliced = JournalCodec.toRecords(fields, encoded.length, JournalCodec.crc32c(encoded),
+                (offset, length) -> ByteBuffer.wrap(Arrays.copyOfRange(encoded, (int) offset, (int) offset + length)), LIMIT);
+        assertThat(sliced).as("seed %d", SEED).hasSize(expected.size()).hasSizeGreaterThan(1);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(sliced.get(i).value()).isEqualTo(expected.get(i).value());
+            assertThat(headers(sliced.get(i))).isEqualTo(headers(expected.get(i)));
+        }
+    }
+
+    @Test
     void wholeEntryRecordCarriesHeaders() {
         Random rnd = new Random(SEED);
         JournalEntry entry = randomEntry(rnd, "orders.db", 42, 3);

@@ -247,15 +247,19 @@ public final class JournalPublisher implements AutoCloseable {
                 return false;
             }
             List<CommittedTransaction> batch = new ArrayList<>();
-            List<JournalRecord> records = new ArrayList<>();
             long bytes = 0;
             for (CommittedTransaction tx : backlog.entries) {
-                if (!batch.isEmpty() && bytes + tx.payload().length > BATCH_BYTES) {
+                if (!batch.isEmpty() && bytes + tx.payload().length() > BATCH_BYTES) {
                     break;
                 }
                 batch.add(tx);
-                records.addAll(JournalCodec.toRecords(tx.entry(), tx.payload(), sink.maxRecordBytes()));
-                bytes += tx.payload().length;
+                bytes += tx.payload().length();
+            }
+            // An entry larger than a batch goes alone, its records read from the outbox as the sink takes them.
+            List<JournalRecord> records = batch.size() == 1 ? batch.getFirst().payload().records(batch.getFirst().entry(),
+                    sink.maxRecordBytes()) : new ArrayList<>();
+            if (batch.size() > 1) {
+                batch.forEach(tx -> records.addAll(tx.payload().records(tx.entry(), sink.maxRecordBytes())));
             }
             sink.send(records).join();
             for (int i = 0; i < batch.size(); i++) {

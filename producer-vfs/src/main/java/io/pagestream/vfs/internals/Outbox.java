@@ -2,6 +2,7 @@ package io.pagestream.vfs.internals;
 
 import io.pagestream.schemas.PagestreamException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * magic: should its transaction not have committed, Kafka may still hold it. Segments are preallocated with zeros and
  * synced when created, so appending changes only data blocks: when the outbox shares the database's device, writing
  * the new records to the device before SQLite's fsync of the database is enough, since the cache flush of that fsync
- * covers them (one flush per commit, not two).
+ * covers them (one flush per commit, not two). An entry larger than {@link #IN_MEMORY_BYTES} (a whole-database entry)
+ * is written to its segment as it is encoded, past the preallocated bytes, and read back from there when published.
  */
 final class Outbox implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Outbox.class);
@@ -45,6 +47,15 @@ final class Outbox implements AutoCloseable {
     private static final int RECORD_HEADER = 4 + 4 + 8 + 4;
     private static final long SEGMENT_BYTES = 8L << 20;
     private static final byte[] ZEROS = new byte[256 << 10];
+    /**
+     * Entries up to this size are held in memory when staged; a larger one (only a whole-database entry can be) is
+     * written to its segment as it is encoded and read back from there when published.
+     */
+    static final int IN_MEMORY_BYTES = (int) SEGMENT_BYTES;
+    /** Entries read back at a restart up to this size are held in memory (every entry built from captured pages is). */
+    private static final long READ_BACK_IN_MEMORY_BYTES = Math.max(IN_MEMORY_BYTES, Runtime.getRuntime().maxMemory() / 8);
+    /** Bytes an outbox record can hold: its length is a 32-bit int. */
+    static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - RECORD_HEADER;
     private static final ValueLayout.OfInt BIG_ENDIAN_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong BIG_ENDIAN_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
@@ -53,7 +64,13 @@ final class Outbox implements AutoCloseable {
      *
      * @param sentBeforeCommit whether it went to Kafka before its commit point (a synchronous commit's)
      */
-    record Staged(long lsn, byte[] payload, boolean sentBeforeCommit) {}
+    record Staged(long lsn, EntryPayload payload, boolean sentBeforeCommit) {}
+
+    /** Writes an entry's encoding, for {@link #stage(long, boolean, EntryWriter)}. */
+    @FunctionalInterface
+    interface EntryWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
 
     /** An entry not yet acknowledged: where it starts, so a rolled-back one can be cut off again. */
     private record Pending(long lsn, long bytes, long segmentFirstLsn, long start) {}
@@ -134,16 +151,13 @@ final class Outbox implements AutoCloseable {
                         refuseCorruption(magic != 0 && !last, first, position);
                         break;
                     }
-                    ByteBuffer payload = ByteBuffer.allocate(length);
-                    channel.read(payload, position + RECORD_HEADER);
-                    CRC32C crc = new CRC32C();
-                    crc.update(payload.array());
-                    if ((int) crc.getValue() != header.getInt(16)) {
+                    EntryPayload payload = readPayload(first, channel, position + RECORD_HEADER, length, header.getInt(16));
+                    if (payload == null) {
                         refuseCorruption(!last || startsRecord(channel, position + RECORD_HEADER + length, size), first, position);
                         break;
                     }
                     long lsn = header.getLong(8);
-                    staged.add(new Staged(lsn, payload.array(), magic == SENT_BEFORE_COMMIT_MAGIC));
+                    staged.add(new Staged(lsn, payload, magic == SENT_BEFORE_COMMIT_MAGIC));
                     pending.add(new Pending(lsn, RECORD_HEADER + length, first, position));
                     pendingBytes += RECORD_HEADER + length;
                     position += RECORD_HEADER + length;
@@ -163,6 +177,31 @@ final class Outbox implements AutoCloseable {
             throw new UncheckedIOException("cannot read the outbox " + dir, e);
         }
         return staged;
+    }
+
+    /**
+     * A record's payload once its CRC32C verified (null when it does not): in memory, or, when too large for that, where
+     * it lies in the segment (checked a slice at a time).
+     */
+    private EntryPayload readPayload(long segment, FileChannel channel, long from, int length, int expectedCrc) throws IOException {
+        CRC32C crc = new CRC32C();
+        if (length <= READ_BACK_IN_MEMORY_BYTES) {
+            ByteBuffer payload = ByteBuffer.allocate(length);
+            channel.read(payload, from);
+            crc.update(payload.array());
+            return (int) crc.getValue() == expectedCrc ? EntryPayload.inMemory(payload.array()) : null;
+        }
+        ByteBuffer slice = ByteBuffer.allocate(1 << 20);
+        for (long position = from; position < from + length; ) {
+            slice.clear().limit((int) Math.min(slice.capacity(), from + length - position));
+            int read = channel.read(slice, position);
+            if (read < 0) {
+                return null;
+            }
+            crc.update(slice.flip());
+            position += read;
+        }
+        return (int) crc.getValue() == expectedCrc ? EntryPayload.inSegment(segmentPath(segment), from, length, expectedCrc) : null;
     }
 
     /**
@@ -221,6 +260,114 @@ final class Outbox implements AutoCloseable {
         end = start + bytes;
         pending.add(new Pending(lsn, bytes, currentFirstLsn, start));
         pendingBytes += bytes;
+    }
+
+    /**
+     * Stages an entry as {@link #stage(long, byte[], boolean)} does, encoded by {@code writer} as it is written: up to
+     * {@link #IN_MEMORY_BYTES} it is staged from memory; beyond, the encoding goes to the segment a slice at a time (the
+     * record's header last, once its length and CRC32C are known), so no more than that is held at once.
+     *
+     * @throws PagestreamException when the encoding is larger than a record can hold (nothing is staged then)
+     */
+    synchronized EntryPayload stage(long lsn, boolean sentBeforeCommit, EntryWriter writer) throws IOException {
+        try (SpillingRecord record = new SpillingRecord(lsn, sentBeforeCommit)) {
+            writer.writeTo(record);
+            return record.finish();
+        }
+    }
+
+    /** An entry's encoding as it is written: in memory up to {@link #IN_MEMORY_BYTES}, then into the current segment. */
+    private final class SpillingRecord extends OutputStream {
+        private final long lsn;
+        private final boolean sentBeforeCommit;
+        private final CRC32C crc = new CRC32C();
+        private ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+        /** Where the record starts in the current segment once it spilled; -1 while it is in memory. */
+        private long start = -1;
+        private long length;
+        /** Bytes of the encoding written to the segment. */
+        private long flushed;
+        private boolean finished;
+
+        SpillingRecord(long lsn, boolean sentBeforeCommit) {
+            this.lsn = lsn;
+            this.sentBeforeCommit = sentBeforeCommit;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int count) throws IOException {
+            if (length + count > MAX_PAYLOAD_BYTES) {
+                throw new PagestreamException("the entry of LSN " + lsn + " is larger than an outbox record can hold ("
+                        + MAX_PAYLOAD_BYTES + " bytes)");
+            }
+            crc.update(bytes, offset, count);
+            length += count;
+            while (count > 0) {
+                if (!buffer.hasRemaining()) {
+                    drain();
+                }
+                int part = Math.min(count, buffer.remaining());
+                buffer.put(bytes, offset, part);
+                offset += part;
+                count -= part;
+            }
+        }
+
+        /** A full buffer: in memory it grows up to the limit; past it, and once spilled, it goes to the segment. */
+        private void drain() throws IOException {
+            if (start < 0 && buffer.capacity() < IN_MEMORY_BYTES) {
+                buffer = ByteBuffer.allocate(Math.min(IN_MEMORY_BYTES, buffer.capacity() * 2)).put(buffer.flip());
+                return;
+            }
+            if (start < 0) {
+                // After the current segment's records, unless a new segment named by this LSN can start.
+                if (current == null || (end > 0 && currentFirstLsn != lsn)) {
+                    startSegment(lsn);
+                }
+                start = end;
+            }
+            flushBuffer();
+        }
+
+        private void flushBuffer() throws IOException {
+            buffer.flip();
+            int count = buffer.remaining();
+            Outbox.this.write(current, buffer, start + RECORD_HEADER + flushed);
+            flushed += count;
+            buffer.clear();
+        }
+
+        EntryPayload finish() throws IOException {
+            finished = true;
+            if (start < 0) {
+                byte[] payload = java.util.Arrays.copyOf(buffer.array(), buffer.position());
+                stage(lsn, payload, sentBeforeCommit);
+                return EntryPayload.inMemory(payload);
+            }
+            flushBuffer();
+            ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER);
+            header.putInt(sentBeforeCommit ? SENT_BEFORE_COMMIT_MAGIC : MAGIC).putInt((int) length).putLong(lsn)
+                    .putInt((int) crc.getValue()).flip();
+            Outbox.this.write(current, header, start);
+            long bytes = RECORD_HEADER + length;
+            end = start + bytes;
+            pending.add(new Pending(lsn, bytes, currentFirstLsn, start));
+            pendingBytes += bytes;
+            return EntryPayload.inSegment(segmentPath(currentFirstLsn), start + RECORD_HEADER, length, (int) crc.getValue());
+        }
+
+        /** An encoding that failed part-way leaves nothing behind: what it wrote to the segment is zeroed. */
+        @Override
+        public void close() throws IOException {
+            if (!finished && start >= 0 && current != null) {
+                writeZeros(current, start, start + RECORD_HEADER + flushed);
+            }
+        }
     }
 
     /** Whether entries were staged since the last sync. */

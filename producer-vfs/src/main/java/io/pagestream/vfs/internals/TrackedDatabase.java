@@ -54,12 +54,13 @@ final class TrackedDatabase {
     /** Pause between attempts to read the journal's end when a committed transaction cannot go on without it. */
     private static final long VERIFY_RETRY_NANOS = 200_000_000;
     /**
-     * Heap a transaction's page images may take before capture drops them and publishes the whole database
-     * instead; and the largest database such a whole-database entry may hold (building it takes about four
-     * times its size). Running out of memory inside a VFS upcall would abort the JVM, so both stay well clear.
+     * Heap a transaction's page images may take before capture drops them and publishes the whole database instead
+     * (which streams from the file, whatever its size). Running out of memory inside a VFS upcall would abort the JVM,
+     * so it stays well clear.
      */
     private static final long CAPTURE_BUDGET = Runtime.getRuntime().maxMemory() / 8;
-    private static final long WHOLE_DATABASE_BUDGET = Runtime.getRuntime().maxMemory() / 5;
+    /** Pages a whole-database entry reads from the file at a time (its encoding streams to the outbox). */
+    private static final int WHOLE_DATABASE_READ_BYTES = 1 << 20;
 
     final String path;
     final String dbId;
@@ -491,14 +492,14 @@ final class TrackedDatabase {
         if (prepared == null) {
             return SqliteNative.SQLITE_OK; // nothing staged: the commit stages it
         }
-        CommittedTransaction committed = prepared.committed();
-        if (committed != null) {
-            PagestreamException full = awaitOutboxRoom(committed.payload().length);
+        if (prepared.committed() != null) {
+            PagestreamException full = awaitOutboxRoom(prepared.payloadBytes());
             if (full != null) {
                 return refuse(SqliteNative.SQLITE_FULL, full);
             }
         }
         stage(tx, prepared);
+        CommittedTransaction committed = tx.prepared.committed();
         if (committed != null && committed.sync() != null) {
             return awaitKafka(file, tx, committed);
         }
@@ -697,10 +698,18 @@ final class TrackedDatabase {
         }
     }
 
+    /** Stages the entry in the outbox; a whole-database entry is encoded now, as it goes there. */
     private void stage(TransactionCapture tx, Prepared prepared) throws IOException {
-        if (prepared.committed() != null) {
-            outbox.stage(prepared.committed().entry().getLsn(), prepared.committed().payload(),
-                    prepared.committed().sync() != null);
+        CommittedTransaction committed = prepared.committed();
+        if (committed != null) {
+            long lsn = committed.entry().getLsn();
+            boolean sentBeforeCommit = committed.sync() != null;
+            if (prepared.encoding() != null) {
+                EntryPayload payload = outbox.stage(lsn, sentBeforeCommit, prepared.encoding());
+                prepared = prepared.staged(new CommittedTransaction(this, committed.entry(), payload, committed.sync()));
+            } else {
+                outbox.stage(lsn, committed.payload().bytes(), sentBeforeCommit);
+            }
         }
         tx.prepared = prepared;
     }
@@ -732,14 +741,26 @@ final class TrackedDatabase {
 
     /**
      * The entry a transaction makes, built but not yet counted as committed: {@code committed} null when it changed
-     * nothing. {@code post} and its page hashes feed the page cache once the commit is confirmed.
+     * nothing. {@code post} and its page hashes feed the page cache once the commit is confirmed (a whole-database
+     * entry's {@code post} is page 1 only). A whole-database entry is encoded by {@code encoding} as it is staged, and
+     * has no payload until then.
      */
     record Prepared(CommittedTransaction committed, CommittedTransaction.Kind kind, long originalPages,
-            Map<Integer, byte[]> post, Map<Integer, Long> postHashes) {
-        static final Prepared NOTHING = new Prepared(null, null, 0, Map.of(), Map.of());
+            Map<Integer, byte[]> post, Map<Integer, Long> postHashes, Outbox.EntryWriter encoding) {
+        static final Prepared NOTHING = new Prepared(null, null, 0, Map.of(), Map.of(), null);
 
         long committedBytes() {
             return (long) committed.entry().getPageCount() * committed.entry().getPageSize();
+        }
+
+        /** The entry's size in the outbox; before a whole-database entry is encoded, the size of its pages. */
+        long payloadBytes() {
+            return committed.payload() != null ? committed.payload().length() : committedBytes();
+        }
+
+        /** This entry as staged: with its payload, encoded. */
+        Prepared staged(CommittedTransaction withPayload) {
+            return new Prepared(withPayload, kind, originalPages, post, postHashes, null);
         }
     }
 
@@ -813,10 +834,17 @@ final class TrackedDatabase {
         }
         Map<Integer, Long> postHashes = new HashMap<>();
         return new Prepared(build(CommittedTransaction.Kind.DIFF, pageSize, (int) pageCount, pre, post, postHashes, early),
-                CommittedTransaction.Kind.DIFF, tx.originalPages, post, postHashes);
+                CommittedTransaction.Kind.DIFF, tx.originalPages, post, postHashes, null);
     }
 
-    /** Base entries and page-size changes: every page, read from the file. */
+    /**
+     * Base entries and page-size changes: every page, read from the file — twice, a slice at a time, so no more than a
+     * slice is held whatever the database's size: now for the post-checksum (which the entry's fields carry before its
+     * pages), and again as the entry is encoded into the outbox (see {@link #stage}). The lock is held meanwhile, so the
+     * file does not change between the two.
+     *
+     * @throws PagestreamException when the database is too large for one entry of the journal format
+     */
     private Prepared prepareWholeDatabase(OpenFile file, TransactionCapture tx, CommittedTransaction.Kind kind, boolean early)
             throws Throwable {
         long fileSize = file.size();
@@ -833,18 +861,73 @@ final class TrackedDatabase {
                 return null;
             }
         }
-        if (pageCount * pageSize > WHOLE_DATABASE_BUDGET) {
+        // Each page's delta adds a few bytes of framing to the page; an entry's length is a 32-bit int.
+        if (pageCount * (pageSize + 16L) + 1024 > Outbox.MAX_PAYLOAD_BYTES) {
             throw new PagestreamException("it needs a whole-database entry but is " + ((pageCount * pageSize) >> 20)
-                    + " MiB, more than this JVM can build (" + (WHOLE_DATABASE_BUDGET >> 20) + " MiB, a fifth of the heap);"
-                    + " give the JVM more heap");
+                    + " MiB, more than one journal entry can hold (" + (Outbox.MAX_PAYLOAD_BYTES >> 20) + " MiB encoded)");
         }
         if (pageCount > 0 && (!tx.recovery || counterFloor != null) && changeCounter(header) != tx.startChangeCounter + 1) {
             advanceChangeCounter(file, header, tx.startChangeCounter);
         }
-        Map<Integer, byte[]> pages = readAllPages(file, pageSize, pageCount);
+        long checksum = pageSize == 0 ? JournalContract.EMPTY_CHECKSUM : checksumOf(file, pageSize, pageCount);
+        boolean base = kind == CommittedTransaction.Kind.BASE;
+        JournalEntry fields = new JournalEntry(dbId, lastLsn + 1, base, base ? JournalContract.EMPTY_CHECKSUM : chainChecksum,
+                checksum, pageSize, (int) pageCount, System.currentTimeMillis(), List.of());
+        long lockPage = pageSize == 0 ? 0 : JournalContract.lockBytePgno(pageSize);
+        int deltaCount = (int) (pageCount - (lockPage <= pageCount ? 1 : 0));
+        final int size = pageSize;
+        final long count = pageCount;
+        Outbox.EntryWriter encoding = out -> JournalCodec.writeEntry(fields, deltaCount,
+                new WholeDatabaseDeltas(file, size, count), out);
+        Map<Integer, byte[]> post = pageCount > 0 ? Map.of(1, file.read(0, pageSize)) : Map.of();
+        CommittedTransaction committed = new CommittedTransaction(this, fields, null,
+                settings.sync() && early ? new SyncCommit() : null);
         // No page hashes: a whole-database entry clears the page cache they would feed.
-        return new Prepared(build(kind, pageSize, (int) pageCount, Map.of(), pages, null, early), kind, tx.originalPages,
-                pages, Map.of());
+        return new Prepared(committed, kind, tx.originalPages, post, Map.of(), encoding);
+    }
+
+    /** Every page of the file but the lock-byte page, whole, read a slice at a time as the deltas are taken. */
+    private static final class WholeDatabaseDeltas implements java.util.Iterator<PageDelta> {
+        private final OpenFile file;
+        private final int pageSize;
+        private final long pageCount;
+        private final long lockPage;
+        private final int pagesPerRead;
+        private long next = 1;
+        private long sliceFirst;
+        private byte[] slice;
+
+        WholeDatabaseDeltas(OpenFile file, int pageSize, long pageCount) {
+            this.file = file;
+            this.pageSize = pageSize;
+            this.pageCount = pageCount;
+            this.lockPage = JournalContract.lockBytePgno(pageSize);
+            this.pagesPerRead = Math.max(1, WHOLE_DATABASE_READ_BYTES / pageSize);
+        }
+
+        @Override
+        public boolean hasNext() {
+            return next + (next == lockPage ? 1 : 0) <= pageCount;
+        }
+
+        @Override
+        public PageDelta next() {
+            if (next == lockPage) {
+                next++;
+            }
+            if (next > pageCount) {
+                throw new java.util.NoSuchElementException();
+            }
+            if (slice == null || next >= sliceFirst + pagesPerRead) {
+                int pages = (int) Math.min(pagesPerRead, pageCount - next + 1);
+                sliceFirst = next;
+                slice = readUnchecked(file, (next - 1) * pageSize, pages * pageSize);
+            }
+            int from = (int) (next - sliceFirst) * pageSize;
+            PageDelta delta = PageDiff.encode((int) next, null, Arrays.copyOfRange(slice, from, from + pageSize));
+            next++;
+            return delta;
+        }
     }
 
     /** The next LSN's entry, encoded; nothing about the database changes until {@link #confirm}. */
@@ -853,7 +936,8 @@ final class TrackedDatabase {
         JournalEntry entry = EntryBuilder.build(dbId, lastLsn + 1, kind, pageSize, pageCount, System.currentTimeMillis(), pre,
                 post, chainChecksum, cache, postHashes);
         // Only before the commit point can a COMMIT still wait for Kafka (and fail).
-        return new CommittedTransaction(this, entry, JournalCodec.encodeEntry(entry), settings.sync() && early ? new SyncCommit() : null);
+        return new CommittedTransaction(this, entry, EntryPayload.inMemory(JournalCodec.encodeEntry(entry)),
+                settings.sync() && early ? new SyncCommit() : null);
     }
 
     /**
@@ -1095,7 +1179,7 @@ final class TrackedDatabase {
      */
     private boolean resumeFromOutbox(List<Outbox.Staged> staged, long endLsn, long endChecksum, long fileChecksum) {
         List<JournalEntry> ahead = new ArrayList<>();
-        List<byte[]> payloads = new ArrayList<>();
+        List<EntryPayload> payloads = new ArrayList<>();
         long chain = endChecksum;
         for (Outbox.Staged record : staged) {
             JournalEntry entry = decode(record);
@@ -1187,7 +1271,10 @@ final class TrackedDatabase {
         if (first != null) {
             counterFloor = changeCounter(first);
         }
-        if (restored != fileChecksum || landed.getBase() || landed.getPageCount() != pageCount) {
+        // An entry too large to read back whole (a whole-database one) was read to its first page only: never carried back.
+        boolean partial = kept.stream().filter(staged -> staged.lsn() == endLsn).reduce((a, b) -> b)
+                .map(staged -> !staged.payload().inMemory()).orElse(true);
+        if (restored != fileChecksum || landed.getBase() || partial || landed.getPageCount() != pageCount) {
             return false;
         }
         lastLsn = endLsn;
@@ -1212,8 +1299,17 @@ final class TrackedDatabase {
         return decode(last).getPostChecksum() == fileChecksum ? 0 : last.lsn();
     }
 
+    /** An outbox entry; of one too large to hold in memory, its fields and first page only (see {@link EntryPayload}). */
     private JournalEntry decode(Outbox.Staged record) {
-        return JournalCodec.decodeEntry(record.payload(), "outbox of " + dbId + "@" + record.lsn());
+        String origin = "outbox of " + dbId + "@" + record.lsn();
+        if (record.payload().inMemory()) {
+            return JournalCodec.decodeEntry(record.payload().bytes(), origin);
+        }
+        try (java.io.InputStream in = record.payload().open()) {
+            return JournalCodec.readEntryStart(in, 1, origin);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + origin, e);
+        }
     }
 
     /** The outbox's copy of the journal's newest entry, if it is there and is the same entry. */
@@ -1263,23 +1359,6 @@ final class TrackedDatabase {
                 (first, chunk, count) -> checksum[0] ^= PageChecksum.ofPages(first, chunk, count, pageSize));
         return checksum[0];
     }
-
-    private static TreeMap<Integer, byte[]> readAllPages(OpenFile file, int pageSize, long pageCount) throws Throwable {
-        TreeMap<Integer, byte[]> pages = new TreeMap<>();
-        if (pageSize == 0) {
-            return pages;
-        }
-        long lockPage = JournalContract.lockBytePgno(pageSize);
-        forEachChunk(file, pageSize, pageCount, (first, chunk, count) -> {
-            for (int i = 0; i < count; i++) {
-                if (first + i != lockPage) {
-                    pages.put((int) (first + i), Arrays.copyOfRange(chunk, i * pageSize, (i + 1) * pageSize));
-                }
-            }
-        });
-        return pages;
-    }
-
 
     private static byte[] readUnchecked(OpenFile file, long offset, int length) {
         try {

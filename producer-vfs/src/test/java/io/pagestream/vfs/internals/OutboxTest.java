@@ -66,6 +66,48 @@ class OutboxTest {
     }
 
     @Test
+    void anEntryWrittenAsItIsEncodedStaysInMemoryUpToTheLimitAndBeyondIsReadBackFromItsSegment() throws IOException {
+        Random random = seeded("streamed");
+        Path db = dir.resolve("streamed.db");
+        byte[] small = randomBytes(random, 1000);
+        byte[] large = randomBytes(random, Outbox.IN_MEMORY_BYTES + (3 << 20) + 17);
+        byte[] after = randomBytes(random, 300);
+        try (Outbox outbox = new Outbox(db)) {
+            outbox.readAll();
+            outbox.stage(1, small, false);
+            EntryPayload kept = outbox.stage(2, false, out -> out.write(small));
+            assertThat(kept.inMemory()).isTrue();
+            EntryPayload spilled = outbox.stage(3, true, out -> {
+                for (int from = 0; from < large.length; from += 4099) {
+                    out.write(large, from, Math.min(4099, large.length - from));
+                }
+            });
+            assertThat(spilled.inMemory()).isFalse();
+            assertThat(spilled.length()).isEqualTo(large.length);
+            try (java.io.InputStream in = spilled.open()) {
+                assertThat(in.readNBytes(large.length)).isEqualTo(large);
+            }
+            // A failed encoding stages nothing.
+            assertThatThrownBy(() -> outbox.stage(4, false, out -> {
+                out.write(large);
+                throw new IOException("the file could not be read");
+            })).hasMessageContaining("could not be read");
+            outbox.stage(4, after, false);
+            outbox.syncBeforeDatabaseSync(-1);
+            assertThat(outbox.pendingBytes()).isEqualTo(4L * 20 + 1000 + 1000 + large.length + after.length);
+        }
+        try (Outbox reopened = new Outbox(db)) {
+            List<Outbox.Staged> staged = reopened.readAll();
+            assertThat(staged).extracting(Outbox.Staged::lsn).containsExactly(1L, 2L, 3L, 4L);
+            assertThat(staged.get(2).sentBeforeCommit()).isTrue();
+            try (java.io.InputStream in = staged.get(2).payload().open()) {
+                assertThat(in.readNBytes(large.length)).isEqualTo(large);
+            }
+            assertThat(staged.get(3).payload().bytes()).isEqualTo(after);
+        }
+    }
+
+    @Test
     void aTornTailIsZeroedAndAppendingContinuesWhereTheLastWholeEntryEnds() throws IOException {
         Path db = dir.resolve("b.db");
         try (Outbox outbox = new Outbox(db)) {
@@ -86,7 +128,7 @@ class OutboxTest {
         try (Outbox outbox = new Outbox(db)) {
             List<Outbox.Staged> staged = outbox.readAll();
             assertThat(staged).extracting(Outbox.Staged::lsn).containsExactly(1L, 2L);
-            assertThat(staged.get(1).payload()).isEqualTo(bytes(10, 3));
+            assertThat(staged.get(1).payload().bytes()).isEqualTo(bytes(10, 3));
         }
         assertThat(Files.size(segment)).isEqualTo(8L << 20);
         assertThat(Files.readAllBytes(segment)[4000]).isZero();
@@ -190,7 +232,7 @@ class OutboxTest {
         assertThat(staged).extracting(Outbox.Staged::lsn).containsExactlyElementsOf(
                 java.util.stream.LongStream.rangeClosed(1, payloads.size()).boxed().toList());
         for (int i = 0; i < staged.size(); i++) {
-            assertThat(staged.get(i).payload()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
+            assertThat(staged.get(i).payload().bytes()).as("LSN %d", i + 1).isEqualTo(payloads.get(i));
             assertThat(staged.get(i).sentBeforeCommit()).as("LSN %d sent before its commit", i + 1)
                     .isEqualTo(sentBeforeCommit(i + 1));
         }

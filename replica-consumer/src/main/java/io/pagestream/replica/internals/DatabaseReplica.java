@@ -6,10 +6,15 @@ import io.pagestream.replica.ReplicaStatus;
 import io.pagestream.schemas.CorruptEntryException;
 import io.pagestream.schemas.DecodedRecord;
 import io.pagestream.schemas.FragmentAssembler;
+import io.pagestream.schemas.FragmentSpool;
 import io.pagestream.schemas.JournalCodec;
+import io.pagestream.schemas.MissingFragmentException;
 import io.pagestream.schemas.PagestreamException;
 import io.pagestream.schemas.PositionMismatchException;
 import io.pagestream.schemas.avro.JournalEntry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -31,7 +36,12 @@ final class DatabaseReplica implements AutoCloseable {
     private final Duration busyTimeout;
     private final int maxBatchPages;
     private final ReplicaListener listener;
+    /** Beside the replica file: the fragments of an entry too large to reassemble in memory, while they arrive. */
+    private static final String SPOOL_SUFFIX = "-pagestream-entry";
+
     private final FragmentAssembler fragments = new FragmentAssembler();
+    /** The entry being spooled, if one is. */
+    private FragmentSpool spool;
     private ReplicaFile file;
     private StagedBatch batch;
     private PagestreamException error;
@@ -115,6 +125,10 @@ final class DatabaseReplica implements AutoCloseable {
                 throw new CorruptEntryException(origin + ": record keyed " + dbId + " holds an entry of db " + decoded.dbId());
             }
             HeaderAgreement.check(record, decoded, where);
+            if (spool != null || FragmentSpool.worthSpooling(decoded, JournalReplay.SPOOL_ABOVE_BYTES)) {
+                acceptSpooled(decoded, record, origin, where);
+                return;
+            }
             Optional<JournalEntry> complete = fragments.accept(decoded, origin);
             if (complete.isPresent()) {
                 if (decoded instanceof DecodedRecord.Fragment) {
@@ -129,6 +143,56 @@ final class DatabaseReplica implements AutoCloseable {
         }
     }
 
+    /**
+     * A fragment of an entry too large to reassemble in memory: spooled next to the replica file; once complete, what
+     * is staged is applied, then the entry on its own, from the spool.
+     */
+    private void acceptSpooled(DecodedRecord decoded, ConsumerRecord<byte[], byte[]> record, String origin, String where) {
+        if (!(decoded instanceof DecodedRecord.Fragment part)) {
+            throw new MissingFragmentException(origin + " " + spool.describe() + ": the rest of its fragments is missing"
+                    + " (entry " + decoded.dbId() + "@" + decoded.lsn() + " arrived instead)");
+        }
+        if (spool == null) {
+            try {
+                Files.createDirectories(path.toAbsolutePath().getParent());
+            } catch (IOException e) {
+                throw new UncheckedIOException(where + ": cannot create the directory of " + path, e);
+            }
+            spool = FragmentSpool.start(part.fragment(), Path.of(path + SPOOL_SUFFIX), origin);
+            return;
+        }
+        if (!spool.accept(part.fragment(), origin)) {
+            return;
+        }
+        try {
+            JournalEntry fields = spool.fields();
+            HeaderAgreement.checkChecksums(record, fields, where);
+            if (!startOrContinue(fields, origin)) {
+                return;
+            }
+            flush();
+            if (error != null) {
+                return;
+            }
+            long started = System.nanoTime();
+            file.commitWhole(spool, record.partition(), record.offset(), origin);
+            log.debug("replica of {}: applied LSN {} ({} pages, every page, from {}) in {} ms", dbId, fields.getLsn(),
+                    fields.getPageCount(), SPOOL_SUFFIX, (System.nanoTime() - started) / 1_000_000);
+            applied++;
+            publishStatus();
+            listener.applied(dbId, file.position(), 1);
+        } finally {
+            closeSpool();
+        }
+    }
+
+    private void closeSpool() {
+        if (spool != null) {
+            spool.close();
+            spool = null;
+        }
+    }
+
     /** The entries staged before the failing one are good: apply them, then halt (unless applying them failed). */
     private void haltAfterApplyingStaged(PagestreamException e) {
         flush();
@@ -138,25 +202,8 @@ final class DatabaseReplica implements AutoCloseable {
     }
 
     private void accept(JournalEntry entry, int partition, long offset, String origin) {
-        if (file == null) {
-            if (!entry.getBase()) {
-                throw new PagestreamException("replica of " + dbId + " at " + origin + ": entry LSN " + entry.getLsn()
-                        + " is not a base entry, and a new replica starts at one");
-            }
-            open();
-            if (file == null) {
-                return;
-            }
-        }
-        long last = stagedPosition().lsn();
-        if (entry.getLsn() <= last) {
-            duplicates++;
-            log.debug("replica of {}: skipping {} LSN {}, already applied (at LSN {})", dbId, origin, entry.getLsn(), last);
+        if (!startOrContinue(entry, origin)) {
             return;
-        }
-        if (!entry.getBase() && entry.getLsn() != last + 1) {
-            throw new PositionMismatchException("replica of " + dbId + " at " + origin + ": LSN out of order (a gap or a reordering)", last + 1,
-                    entry.getLsn());
         }
         if (batch == null) {
             batch = file.newBatch();
@@ -165,6 +212,36 @@ final class DatabaseReplica implements AutoCloseable {
         if (batch.stagedPages() >= maxBatchPages) {
             flush();
         }
+    }
+
+    /**
+     * Whether the entry is the next one to apply: a new replica opens its file at a base entry; an entry it has already
+     * is skipped (false).
+     *
+     * @throws PositionMismatchException when it does not follow the staged position
+     */
+    private boolean startOrContinue(JournalEntry entry, String origin) {
+        if (file == null) {
+            if (!entry.getBase()) {
+                throw new PagestreamException("replica of " + dbId + " at " + origin + ": entry LSN " + entry.getLsn()
+                        + " is not a base entry, and a new replica starts at one");
+            }
+            open();
+            if (file == null) {
+                return false;
+            }
+        }
+        long last = stagedPosition().lsn();
+        if (entry.getLsn() <= last) {
+            duplicates++;
+            log.debug("replica of {}: skipping {} LSN {}, already applied (at LSN {})", dbId, origin, entry.getLsn(), last);
+            return false;
+        }
+        if (!entry.getBase() && entry.getLsn() != last + 1) {
+            throw new PositionMismatchException("replica of " + dbId + " at " + origin + ": LSN out of order (a gap or a reordering)", last + 1,
+                    entry.getLsn());
+        }
+        return true;
     }
 
     /** Applies the staged entries, atomically. */
@@ -204,6 +281,7 @@ final class DatabaseReplica implements AutoCloseable {
     private void halt(PagestreamException e) {
         error = e;
         batch = null;
+        closeSpool();
         ReplicaPosition position = file == null ? ReplicaPosition.EMPTY : file.position();
         if (position.partition() >= 0) {
             haltedAt = new long[] {position.partition(), position.offset() + 1};
@@ -221,6 +299,7 @@ final class DatabaseReplica implements AutoCloseable {
 
     @Override
     public void close() {
+        closeSpool();
         if (file != null) {
             file.close();
         }

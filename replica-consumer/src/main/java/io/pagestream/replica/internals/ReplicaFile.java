@@ -2,8 +2,12 @@ package io.pagestream.replica.internals;
 
 import io.pagestream.replica.ReplicaPosition;
 import io.pagestream.replica.ReplicaStateException;
+import io.pagestream.schemas.FragmentSpool;
+import io.pagestream.schemas.JournalApplier;
+import io.pagestream.schemas.JournalCodec;
 import io.pagestream.schemas.JournalContract;
 import io.pagestream.schemas.PageChecksum;
+import io.pagestream.schemas.avro.JournalEntry;
 import io.pagestream.vfs.internals.SqliteMainFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +22,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.LongStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -153,6 +158,67 @@ public final class ReplicaFile implements AutoCloseable {
             endTransaction();
             if (written && position != target) {
                 // The journal may be hot: let SQLite roll it back and learn where the file stands.
+                recover();
+            }
+        }
+    }
+
+    /**
+     * Applies an entry spooled because it was too large to hold ({@link FragmentSpool}), which replaces every page, as
+     * {@link #commit} applies a batch: its checksums are verified over the spool first, then, under the exclusive lock,
+     * the rollback journal saves every page of the file, and the new pages are written one at a time from the spool.
+     *
+     * @param partition where its last fragment is
+     * @param offset where its last fragment is
+     */
+    void commitWhole(FragmentSpool spool, int partition, long offset, String origin) {
+        JournalEntry fields = spool.fields();
+        ReplicaPosition target = new ReplicaPosition(fields.getLsn(), fields.getPostChecksum(), fields.getPageSize(),
+                fields.getPageCount(), partition, offset, fields.getCommitTimeMillis());
+        String where = "replica of " + dbId + " at " + origin;
+        try {
+            requireUnchangedSinceLastApply();
+        } catch (IOException e) {
+            throw new UncheckedIOException(where + ": cannot read " + path, e);
+        }
+        JournalApplier.verifyWhole(spool, position.checksum(), where);
+        beginExclusive();
+        boolean written = false;
+        byte[][] newFirstPage = {null};
+        try {
+            requireUnchangedSinceLastApply();
+            positions.write(dbId, position, target);
+            int originalPageSize = position.pageSize();
+            long originalPageCount = position.pageCount();
+            long lockPage = originalPageSize > 0 ? JournalContract.lockBytePgno(originalPageSize) : -1;
+            int save = (int) (originalPageCount - (lockPage <= originalPageCount && lockPage > 0 ? 1 : 0));
+            journal.write(originalPageSize > 0 ? originalPageSize : Math.max(fields.getPageSize(), JournalContract.MIN_PAGE_SIZE),
+                    originalPageCount, save,
+                    LongStream.rangeClosed(1, originalPageCount).filter(pgno -> pgno != lockPage).iterator(),
+                    (pgno, into) -> file.read((pgno - 1) * originalPageSize, into, originalPageSize));
+            written = true;
+            int pageSize = fields.getPageSize();
+            try (JournalCodec.EntryReader reader = spool.open(where)) {
+                JournalApplier.forEachWholePage(reader, where, (pgno, image) -> {
+                    file.write((pgno - 1) * pageSize, image, pageSize);
+                    if (pgno == 1) {
+                        newFirstPage[0] = image;
+                    }
+                });
+            }
+            long size = (long) fields.getPageCount() * pageSize;
+            if (file.size() != size) {
+                file.truncate(size);
+            }
+            file.sync();
+            journal.finish();
+            position = target;
+            firstPage = newFirstPage[0];
+        } catch (IOException e) {
+            throw new UncheckedIOException(where + ": apply up to " + target + " failed", e);
+        } finally {
+            endTransaction();
+            if (written && position != target) {
                 recover();
             }
         }
