@@ -192,6 +192,7 @@ public final class Compactor implements AutoCloseable {
         // Each commit applies the staged entries (an fsync) and commits a Kafka transaction: a second apart, not Streams'
         // exactly-once default of 100 ms, keeps that cost small against the journal's rate. Overridable.
         properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+        properties.put(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG, 20_000);
         properties.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 20_000);
         properties.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), 16 << 20);
         properties.putAll(config.streamsOverrides());

@@ -50,9 +50,10 @@ public final class CompactorConfig extends AbstractConfig {
             + " plus 64 KiB) and, with 64 KiB to spare, the snapshot producer's max.request.size (checked at start).";
 
     public static final String SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG = "snapshot.bytes.per.punctuation";
-    public static final String SNAPSHOT_BYTES_PER_PUNCTUATION_DOC = "Snapshot bytes sent per check at most, so that a check"
-            + " stays well within Kafka Streams' transaction timeout and poll interval; a large database is sent over many"
-            + " checks while the journal keeps being applied in between.";
+    public static final String SNAPSHOT_BYTES_PER_PUNCTUATION_DOC = "Snapshot bytes Kafka has not acknowledged yet, at most:"
+            + " each check tops them up to this, so that a check stays well within Kafka Streams' transaction timeout and"
+            + " poll interval and never waits for the producer; a large database is sent over many checks while the journal"
+            + " keeps being applied in between.";
 
     public static final String RETENTION_MS_CONFIG = "retention.ms";
     public static final String RETENTION_MS_DOC = "Restore points older than this are dropped from the catalog and their"
@@ -84,11 +85,11 @@ public final class CompactorConfig extends AbstractConfig {
                     SNAPSHOT_JOURNAL_RATIO_DOC)
             .define(SNAPSHOT_INTERVAL_MS_CONFIG, Type.LONG, 3_600_000L, Range.atLeast(1), Importance.MEDIUM,
                     SNAPSHOT_INTERVAL_MS_DOC)
-            .define(SNAPSHOT_CHECK_INTERVAL_MS_CONFIG, Type.LONG, 1_000L, Range.atLeast(1), Importance.LOW,
+            .define(SNAPSHOT_CHECK_INTERVAL_MS_CONFIG, Type.LONG, 200L, Range.atLeast(1), Importance.LOW,
                     SNAPSHOT_CHECK_INTERVAL_MS_DOC)
             .define(SNAPSHOT_CHUNK_BYTES_CONFIG, Type.INT, 512 * 1024, Range.atLeast(1), Importance.MEDIUM,
                     SNAPSHOT_CHUNK_BYTES_DOC)
-            .define(SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG, Type.LONG, 8L << 20, Range.atLeast(1), Importance.LOW,
+            .define(SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG, Type.LONG, 16L << 20, Range.atLeast(1), Importance.LOW,
                     SNAPSHOT_BYTES_PER_PUNCTUATION_DOC)
             .define(RETENTION_MS_CONFIG, Type.LONG, 7 * 24 * 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
                     RETENTION_MS_DOC)

@@ -74,7 +74,7 @@ public final class JournalIndex {
         byte[] key = dbId.getBytes(StandardCharsets.UTF_8);
         List<Entry> entries = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
-        FragmentAssembler fragments = new FragmentAssembler();
+        FragmentAssembler fragments = FragmentAssembler.fieldsOnly();
         long[] firstOffset = {-1};
         reader.read(partition, from, toExclusive, record -> {
             if (!Arrays.equals(record.key(), key) || record.value() == null) {

@@ -44,6 +44,8 @@ public final class SnapshotUpload implements AutoCloseable {
     private final int pagesPerChunk;
     private final int chunkCount;
     private final List<Future<RecordMetadata>> sent = new ArrayList<>();
+    /** Chunks before this index are acknowledged (in send order; later ones may be too). */
+    private int acknowledged;
     private long nextPgno = 1;
     private long checksum = JournalContract.EMPTY_CHECKSUM;
 
@@ -84,6 +86,14 @@ public final class SnapshotUpload implements AutoCloseable {
 
     public boolean allSent() {
         return sent.size() == chunkCount;
+    }
+
+    /** Page bytes of the chunks sent that Kafka has not acknowledged yet. */
+    public long unacknowledgedBytes() {
+        while (acknowledged < sent.size() && sent.get(acknowledged).isDone()) {
+            acknowledged++;
+        }
+        return (long) (sent.size() - acknowledged) * pagesPerChunk * position.pageSize();
     }
 
     /** Sends chunks until about {@code maxBytes} were sent or none is left; true when every chunk is sent. */

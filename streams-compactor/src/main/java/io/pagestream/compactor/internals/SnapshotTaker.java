@@ -76,7 +76,12 @@ final class SnapshotTaker implements AutoCloseable {
         }
         try {
             if (!upload.allSent()) {
-                upload.sendSome(bytesPerStep);
+                // Tops up what Kafka has not acknowledged yet to the step's bytes: the producer's buffer never fills,
+                // so a send never blocks the stream thread.
+                long budget = bytesPerStep - upload.unacknowledgedBytes();
+                if (budget > 0) {
+                    upload.sendSome(budget);
+                }
                 return Optional.empty();
             }
             RestorePoint point = upload.complete(Duration.ZERO, nowMillis);
