@@ -15,6 +15,11 @@ public final class CompactorProcess {
     private CompactorProcess() {}
 
     public static void main(String[] args) throws InterruptedException {
+        // Stream thread states, rebalances and task assignment: what a run that never snapshots was waiting for.
+        for (String logger : new String[] {"org.apache.kafka.streams.processor.internals.StreamThread",
+                "org.apache.kafka.streams.processor.internals.TaskManager", "io.pagestream"}) {
+            ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(logger)).setLevel(ch.qos.logback.classic.Level.INFO);
+        }
         Compactor.start(settings(args[0], args[1], Path.of(args[2])), new CompactorListener() {
             @Override
             public void snapshotTaken(String dbId, RestorePoint point) {

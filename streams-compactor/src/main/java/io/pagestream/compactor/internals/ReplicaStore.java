@@ -125,7 +125,10 @@ public final class ReplicaStore implements StateStore, CachedStateStore<byte[], 
 
     @Override
     public boolean persistent() {
-        return false;
+        // The files outlive the process. It also makes Streams keep its process id in the state directory, so a
+        // restarted compactor has the same transactional ids and fences a killed predecessor's open transaction at
+        // once, instead of its commits waiting behind it until the broker times it out.
+        return true;
     }
 
     @Override
