@@ -166,6 +166,9 @@ public final class Compactor implements AutoCloseable {
         properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(CompactorConfig.BOOTSTRAP_SERVERS_CONFIG));
         properties.put(ProducerConfig.CLIENT_ID_CONFIG, config.applicationId() + "-snapshots");
         properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        // Room for the unacknowledged chunks a snapshot keeps in flight and as much again: a send never waits.
+        properties.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(32L << 20, 2 * config.bytesPerPunctuation()
+                + 2L * config.chunkBytes()));
         properties.putAll(config.producerOverrides());
         // Not overridable: a chunk is written once and only acknowledged when every replica has it.
         properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

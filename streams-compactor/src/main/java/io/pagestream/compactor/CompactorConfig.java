@@ -89,7 +89,7 @@ public final class CompactorConfig extends AbstractConfig {
                     SNAPSHOT_CHECK_INTERVAL_MS_DOC)
             .define(SNAPSHOT_CHUNK_BYTES_CONFIG, Type.INT, 512 * 1024, Range.atLeast(1), Importance.MEDIUM,
                     SNAPSHOT_CHUNK_BYTES_DOC)
-            .define(SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG, Type.LONG, 16L << 20, Range.atLeast(1), Importance.LOW,
+            .define(SNAPSHOT_BYTES_PER_PUNCTUATION_CONFIG, Type.LONG, 64L << 20, Range.atLeast(1), Importance.LOW,
                     SNAPSHOT_BYTES_PER_PUNCTUATION_DOC)
             .define(RETENTION_MS_CONFIG, Type.LONG, 7 * 24 * 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
                     RETENTION_MS_DOC)
