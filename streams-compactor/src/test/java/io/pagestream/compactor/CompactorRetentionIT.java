@@ -171,7 +171,7 @@ class CompactorRetentionIT {
         settings.put("snapshot.check.interval.ms", "100");
         settings.put("snapshot.chunk.bytes", "8192");
         settings.put("snapshot.bytes.per.punctuation", "16384");
-        settings.put("retention.ms", "6000");
+        settings.put("retention.ms", "10000");
         settings.put("retention.check.interval.ms", "500");
         return settings;
     }
